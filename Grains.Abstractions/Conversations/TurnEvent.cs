@@ -1,0 +1,102 @@
+namespace OrleansCodex.Grains.Conversations;
+
+public enum TurnEventKind
+{
+    /// <summary>A CLI session (Codex thread / Claude session) is known; <see cref="TurnEvent.SessionId"/> is set.</summary>
+    SessionStarted,
+
+    /// <summary>More answer text; <see cref="TurnEvent.Text"/> is the new fragment.</summary>
+    TextDelta,
+
+    /// <summary>Terminal: the turn ended; <see cref="TurnEvent.Text"/> is the whole answer, <see cref="TurnEvent.Usage"/> the turn's tokens.</summary>
+    Completed,
+
+    /// <summary>Terminal: the turn failed; <see cref="TurnEvent.Error"/> says why.</summary>
+    Failed,
+}
+
+/// <summary>What a running turn reports. Providers, workers and conversations all stream these.</summary>
+public sealed record TurnEvent
+{
+    public required TurnEventKind Kind { get; init; }
+    public string? Text { get; init; }
+    public string? SessionId { get; init; }
+    public TokenUsage? Usage { get; init; }
+
+    /// <summary>For Codex: the thread's running total after this turn (Codex reports totals; a turn's usage is the difference).</summary>
+    public TokenUsage? SessionUsage { get; init; }
+
+    public TurnError? Error { get; init; }
+
+    public static TurnEvent Session(string sessionId) => new() { Kind = TurnEventKind.SessionStarted, SessionId = sessionId };
+    public static TurnEvent Delta(string text) => new() { Kind = TurnEventKind.TextDelta, Text = text };
+    public static TurnEvent Done(string text, TokenUsage usage, TokenUsage? sessionUsage = null) =>
+        new() { Kind = TurnEventKind.Completed, Text = text, Usage = usage, SessionUsage = sessionUsage };
+    public static TurnEvent Fail(TurnError error) => new() { Kind = TurnEventKind.Failed, Error = error };
+
+    public bool IsTerminal => Kind is TurnEventKind.Completed or TurnEventKind.Failed;
+}
+
+/// <summary>Token counts as the CLI reported them (never estimated).</summary>
+public sealed record TokenUsage(long InputTokens, long CachedInputTokens, long OutputTokens, long ReasoningTokens)
+{
+    public static readonly TokenUsage Zero = new(0, 0, 0, 0);
+
+    public long TotalTokens => InputTokens + OutputTokens;
+
+    public TokenUsage Minus(TokenUsage other) => new(
+        Math.Max(0, InputTokens - other.InputTokens),
+        Math.Max(0, CachedInputTokens - other.CachedInputTokens),
+        Math.Max(0, OutputTokens - other.OutputTokens),
+        Math.Max(0, ReasoningTokens - other.ReasoningTokens));
+}
+
+/// <summary>Why a turn failed, in terms the HTTP layer maps onto OpenAI's error envelope.</summary>
+/// <param name="Code">One of <see cref="TurnErrorCodes"/>.</param>
+/// <param name="Message">Safe to show to the client.</param>
+public sealed record TurnError(string Code, string Message);
+
+/// <summary>The error codes a turn can fail with; <see cref="HttpStatus"/> says how each surfaces over HTTP.</summary>
+public static class TurnErrorCodes
+{
+    /// <summary>The CLI is not installed or not logged in (503).</summary>
+    public const string ProviderUnavailable = "provider_unavailable";
+
+    /// <summary>The CLI's own login was refused upstream (502): the operator must run <c>codex login</c> / <c>claude</c>.</summary>
+    public const string UpstreamAuth = "upstream_auth_error";
+
+    /// <summary>The upstream model service rate-limited the CLI (429).</summary>
+    public const string UpstreamRateLimited = "rate_limit_exceeded";
+
+    /// <summary>The upstream does not know the model (404).</summary>
+    public const string ModelNotFound = "model_not_found";
+
+    /// <summary>Any other upstream or CLI failure (502).</summary>
+    public const string UpstreamError = "upstream_error";
+
+    /// <summary>The turn ran past its deadline (504).</summary>
+    public const string Timeout = "timeout";
+
+    /// <summary>The caller went away (499, never seen by that caller).</summary>
+    public const string Cancelled = "cancelled";
+
+    /// <summary>The previous response is unknown to the conversation (404).</summary>
+    public const string PreviousResponseNotFound = "previous_response_not_found";
+
+    /// <summary>All workers are busy (503).</summary>
+    public const string Overloaded = "overloaded";
+
+    /// <summary>A bug or storage failure on our side (500).</summary>
+    public const string ServerError = "server_error";
+
+    public static int HttpStatus(string code) => code switch
+    {
+        ProviderUnavailable or Overloaded => 503,
+        UpstreamRateLimited => 429,
+        ModelNotFound or PreviousResponseNotFound => 404,
+        UpstreamAuth or UpstreamError => 502,
+        Timeout => 504,
+        Cancelled => 499,
+        _ => 500,
+    };
+}

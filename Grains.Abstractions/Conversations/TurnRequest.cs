@@ -1,0 +1,49 @@
+namespace OrleansCodex.Grains.Conversations;
+
+/// <summary>One turn asked of a conversation, already validated by the front end.</summary>
+public sealed record TurnRequest
+{
+    /// <summary>The id the new response gets (assigned by the caller, so it can be announced before the turn starts; also the idempotence key).</summary>
+    public required string ResponseId { get; init; }
+
+    /// <summary>A validated model name; it selects the provider (see <see cref="ModelRouting"/>).</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The new input of this turn (not the history).</summary>
+    public required IReadOnlyList<InputMessage> Input { get; init; }
+
+    /// <summary>System/developer instructions for this turn only; never carried over to the next turn.</summary>
+    public string? Instructions { get; init; }
+
+    /// <summary>The response this turn continues, or null for the first turn of a new conversation.</summary>
+    public string? PreviousResponseId { get; init; }
+
+    /// <summary>False: the response is neither stored nor continuable, and the conversation's session is left untouched.</summary>
+    public bool Store { get; init; } = true;
+
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>Requested reasoning effort (<c>low</c>, <c>medium</c>, <c>high</c>…), or null for the CLI's default.</summary>
+    public string? ReasoningEffort { get; init; }
+
+    /// <summary>A per-request deadline lower than the server's turn timeout, or null.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>When the front end accepted the request.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>A message of the input: role <c>user</c>, <c>system</c>, <c>developer</c> or <c>assistant</c>.</summary>
+public sealed record InputMessage(string Role, IReadOnlyList<ContentPart> Content)
+{
+    public static InputMessage User(string text) => new("user", [ContentPart.FromText(text)]);
+
+    /// <summary>All text parts joined by blank lines.</summary>
+    public string Text => string.Join("\n\n", Content.Where(c => c.Text is not null).Select(c => c.Text));
+}
+
+/// <summary>A part of a message: <c>input_text</c>, <c>output_text</c> or <c>input_image</c>.</summary>
+public sealed record ContentPart(string Type, string? Text = null, string? ImageUrl = null)
+{
+    public static ContentPart FromText(string text) => new("input_text", text);
+}

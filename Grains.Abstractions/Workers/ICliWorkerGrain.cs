@@ -1,0 +1,44 @@
+using OrleansCodex.Cluster;
+using OrleansCodex.Grains.Conversations;
+
+namespace OrleansCodex.Grains.Workers;
+
+/// <summary>One CLI slot on this node: runs one turn at a time of one provider's CLI. Key: <c>{provider}-{index}</c>, e.g. <c>codex-0</c>.</summary>
+public interface ICliWorkerGrain : IGrainWithStringKey
+{
+    /// <summary>Runs the turn in a CLI process and streams its events; cancelling ends the process tree.</summary>
+    IAsyncEnumerable<TurnEvent> RunTurn(CliTurn turn, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What a CLI process is asked to do for one turn.</summary>
+public sealed record CliTurn
+{
+    public required CliProvider Provider { get; init; }
+    public required string Model { get; init; }
+
+    /// <summary>The text written to the CLI's stdin (the new input, or a transcript-seeded prompt for a fresh session).</summary>
+    public required string Prompt { get; init; }
+
+    /// <summary>Instructions for this turn only (Codex developer instructions, Claude appended system prompt).</summary>
+    public string? Instructions { get; init; }
+
+    /// <summary>The session to resume (Codex thread id / Claude session id), or null to start a new one.</summary>
+    public string? ResumeSessionId { get; init; }
+
+    /// <summary>For a new Claude session: the id to create it with (Claude accepts our UUID).</summary>
+    public string? NewSessionId { get; init; }
+
+    /// <summary>The conversation's own directory: the CLI's working directory (a Claude session resumes only from where it was made).</summary>
+    public required string WorkingDirectory { get; init; }
+
+    public string? ReasoningEffort { get; init; }
+
+    /// <summary>The Codex thread's running usage before this turn, so the turn's own usage can be computed.</summary>
+    public TokenUsage? SessionUsageBefore { get; init; }
+
+    /// <summary>Run without persisting a session (for <c>store:false</c> turns).</summary>
+    public bool Ephemeral { get; init; }
+
+    /// <summary>The turn's deadline, measured from when the process starts.</summary>
+    public required TimeSpan Timeout { get; init; }
+}

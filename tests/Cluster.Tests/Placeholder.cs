@@ -1,0 +1,1 @@
+namespace OrleansCodex.Cluster.Tests;

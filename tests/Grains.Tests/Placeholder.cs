@@ -1,0 +1,1 @@
+namespace OrleansCodex.Grains.Tests;
