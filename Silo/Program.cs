@@ -1,2 +1,6 @@
-var app = WebApplication.CreateBuilder(args).Build();
+using OrleansCodex.Silo.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddOrleansCodexSilo();
+var app = builder.Build();
 app.Run();

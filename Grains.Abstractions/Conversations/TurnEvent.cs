@@ -86,6 +86,9 @@ public static class TurnErrorCodes
     /// <summary>All workers are busy (503).</summary>
     public const string Overloaded = "overloaded";
 
+    /// <summary>The CLI session to resume no longer exists on this node (its files are gone); the conversation starts a fresh one.</summary>
+    public const string SessionNotFound = "session_not_found";
+
     /// <summary>A bug or storage failure on our side (500).</summary>
     public const string ServerError = "server_error";
 
@@ -94,7 +97,7 @@ public static class TurnErrorCodes
         ProviderUnavailable or Overloaded => 503,
         UpstreamRateLimited => 429,
         ModelNotFound or PreviousResponseNotFound => 404,
-        UpstreamAuth or UpstreamError => 502,
+        UpstreamAuth or UpstreamError or SessionNotFound => 502,
         Timeout => 504,
         Cancelled => 499,
         _ => 500,

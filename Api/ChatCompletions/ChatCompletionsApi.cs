@@ -1,0 +1,69 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using OrleansCodex.Api.Json;
+using OrleansCodex.Api.Responses;
+using OrleansCodex.Api.Turns;
+using OrleansCodex.Grains.Conversations;
+
+namespace OrleansCodex.Api.ChatCompletions;
+
+/// <summary>Chat Completions: stateless, so each call is a new conversation seeded with the whole message list and not stored.</summary>
+public static class ChatCompletionsApi
+{
+    public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/v1/chat").WithTags("Chat");
+        api.MapPost("/completions", CreateChatCompletion);
+        return app;
+    }
+
+    public static async Task<Results<JsonHttpResult<ChatCompletion>, TurnStreamResult>> CreateChatCompletion(HttpContext context, TurnGateway turns)
+    {
+        var cancellationToken = context.RequestAborted;
+        var body = await JsonRequestReader.ReadAsync(context.Request, OpenAiJsonContext.Default.ChatCompletionRequest);
+        var input = ChatRequestParser.Parse(body);
+        await turns.EnsureProviderAvailableAsync(input.Model, cancellationToken);
+
+        var conversationId = ResponseIds.NewConversationId();
+        var request = new TurnRequest
+        {
+            ResponseId = ResponseIds.NewResponseId(conversationId),
+            Model = input.Model,
+            Input = input.Input,
+            Instructions = input.Instructions,
+            Store = false,
+            Metadata = input.Metadata,
+            ReasoningEffort = input.ReasoningEffort,
+            CreatedAt = turns.TimeProvider.GetUtcNow(),
+        };
+        var template = new ChatCompletionTemplate(
+            "chatcmpl-" + request.ResponseId["resp_".Length..], request.CreatedAt.ToUnixTimeSeconds(), request.Model, input.IncludeUsage);
+        var log = ResponsesApi.TrackTurn(context, request, conversationId);
+
+        var session = turns.Start(conversationId, request, cancellationToken);
+        if (!input.Stream)
+        {
+            await using (session)
+            {
+                var completed = ResponsesApi.EnsureCompleted(await session.ReadToEndAsync(cancellationToken), turns, log);
+                return TypedResults.Json(template.Completed(completed.Text ?? "", completed.Usage ?? TokenUsage.Zero), OpenAiJsonContext.Default.ChatCompletion);
+            }
+        }
+
+        try
+        {
+            if (await session.PeekAsync(turns.Options.FirstEventWait, cancellationToken) is { Kind: TurnEventKind.Failed } failed)
+            {
+                ResponsesApi.EnsureCompleted(failed, turns, log);
+            }
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
+
+        return new TurnStreamResult(session,
+            (sse, events, ct) => new ChatStreamWriter(sse, template, turns.Options.RetryAfterSeconds).WriteAsync(events, ct),
+            turns.Options.KeepAliveInterval);
+    }
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Options;
+
+namespace OrleansCodex.Grains.Conversations;
+
+/// <summary>Where conversations keep their files (section <c>Conversations</c>).</summary>
+public sealed class ConversationOptions
+{
+    public const string SectionName = "Conversations";
+
+    /// <summary>Root of the per-conversation working directories: the CLIs run in <c>{WorkDirectory}/{conversation id}</c>
+    /// (alias <c>CODEX_WORKDIR</c>). A Claude session resumes only from the directory it was created in, so each is stable.</summary>
+    /// <value><c>data/work</c> by default.</value>
+    public string WorkDirectory { get; set; } = Path.Combine("data", "work");
+}
+
+internal sealed class ConversationOptionsValidator : IValidateOptions<ConversationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ConversationOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.WorkDirectory))
+        {
+            return ValidateOptionsResult.Fail("Conversations:WorkDirectory (CODEX_WORKDIR) must name a directory.");
+        }
+
+        try
+        {
+            var root = Path.GetFullPath(options.WorkDirectory);
+            Directory.CreateDirectory(root);
+            var probe = Path.Combine(root, $".write-probe-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            return ValidateOptionsResult.Success;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return ValidateOptionsResult.Fail($"Conversations:WorkDirectory (CODEX_WORKDIR) '{options.WorkDirectory}' is not a writable directory: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Text;
+
+namespace OrleansCodex.Grains.Conversations;
+
+/// <summary>
+/// Turns input messages into the text a CLI reads on stdin. A resumed session gets only the new input; a fresh session that must
+/// know earlier turns (a fork, a moved conversation, a stateless chat request) gets them as a transcript first.
+/// </summary>
+public static class PromptBuilder
+{
+    /// <summary>The new input alone: a single user message is sent as its text, anything else as a labelled list.</summary>
+    public static string ForInput(IReadOnlyList<InputMessage> input)
+    {
+        if (input.Count == 1 && input[0].Role == "user")
+        {
+            return input[0].Text;
+        }
+
+        var text = new StringBuilder();
+        AppendMessages(text, input);
+        return text.ToString().TrimEnd();
+    }
+
+    /// <summary>A transcript of earlier turns (oldest first) followed by the new input.</summary>
+    public static string WithTranscript(IReadOnlyList<StoredResponse> history, IReadOnlyList<InputMessage> input)
+    {
+        var earlier = new List<InputMessage>();
+        foreach (var turn in history)
+        {
+            earlier.AddRange(turn.Input);
+            if (turn.OutputText.Length > 0)
+            {
+                earlier.Add(new InputMessage("assistant", [new ContentPart("output_text", turn.OutputText)]));
+            }
+        }
+
+        // A stateless request (chat completions) carries its own history: everything but its last user message is transcript.
+        var current = input;
+        var lastUser = LastIndexOfUser(input);
+        if (lastUser > 0)
+        {
+            earlier.AddRange(input.Take(lastUser));
+            current = input.Skip(lastUser).ToList();
+        }
+
+        if (earlier.Count == 0)
+        {
+            return ForInput(current);
+        }
+
+        var text = new StringBuilder();
+        text.Append("This conversation continues from the transcript below (earlier turns, oldest first).\n\n<transcript>\n");
+        AppendMessages(text, earlier);
+        text.Append("</transcript>\n\nReply to the latest message:\n\n");
+        text.Append(ForInput(current));
+        return text.ToString();
+    }
+
+    private static int LastIndexOfUser(IReadOnlyList<InputMessage> input)
+    {
+        for (var i = input.Count - 1; i >= 0; i--)
+        {
+            if (input[i].Role == "user")
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static void AppendMessages(StringBuilder text, IEnumerable<InputMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            text.Append('[').Append(message.Role).Append("]\n").Append(message.Text).Append("\n\n");
+        }
+    }
+}

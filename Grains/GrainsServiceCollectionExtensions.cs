@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OrleansCodex.Cluster.Hosting;
+using OrleansCodex.Grains.Conversations;
+using OrleansCodex.Grains.Providers;
+using OrleansCodex.Grains.Workers;
+
+namespace OrleansCodex.Grains;
+
+public static class GrainsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the conversation and worker grains with what they need: the <c>responses</c> table (migrations for both databases),
+    /// the node's worker pool (section <c>Workers</c>), conversation options (section <c>Conversations</c>) and the CLI providers
+    /// (section <c>Cli</c>). Expects the grain runtime (<see cref="ClusterServiceCollectionExtensions.AddClusterRuntime"/>).
+    /// </summary>
+    public static IServiceCollection AddConversationGrains(this IServiceCollection services, IConfiguration configuration)
+    {
+        var assembly = typeof(ConversationGrain).Assembly;
+        services.AddGrains(assembly);
+        services.AddMigrations(assembly, "OrleansCodex.Grains.Conversations.Sql");
+
+        services.AddOptions<ConversationOptions>().Bind(configuration.GetSection(ConversationOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConversationOptions>, ConversationOptionsValidator>());
+        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
+
+        services.TryAddSingleton<ConversationStore>();
+        services.TryAddSingleton<CliWorkerPool>();
+        services.AddCliProviders(configuration);
+        return services;
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace OrleansCodex.Grains.Providers;
+
+public static class CliProvidersServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="CliOptions"/> (section <c>Cli</c>, validated on start), the two <see cref="ICliRunner"/>s (also as
+    /// <see cref="CodexExecRunner"/> and <see cref="ClaudePrintRunner"/>) and <see cref="IProviderStatusService"/>, which checks the
+    /// CLIs in the background from start-up.
+    /// </summary>
+    public static IServiceCollection AddCliProviders(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CliOptions>().Bind(configuration.GetSection(CliOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CliOptions>, CliOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.TryAddSingleton<CodexExecRunner>();
+        services.TryAddSingleton<ClaudePrintRunner>();
+        services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<CodexExecRunner>());
+        services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<ClaudePrintRunner>());
+
+        services.TryAddSingleton<ProviderStatusService>();
+        services.TryAddSingleton<IProviderStatusService>(sp => sp.GetRequiredService<ProviderStatusService>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ProviderStatusService>());
+        return services;
+    }
+}

@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansCodex.Grains.Conversations;
+using OrleansCodex.Grains.Workers;
+
+namespace OrleansCodex.Grains.Providers;
+
+/// <summary>
+/// Runs a turn with <c>codex exec --json</c> (one process per turn). <c>exec</c> prints each agent message only when it is
+/// complete, so a turn streams one <see cref="TurnEventKind.TextDelta"/> per message, not per token. Codex reports the
+/// thread's running usage; the turn's own usage is that total minus <see cref="CliTurn.SessionUsageBefore"/>.
+/// </summary>
+public sealed class CodexExecRunner(IOptionsMonitor<CliOptions> options, ILogger<CodexExecRunner> logger, TimeProvider timeProvider)
+    : CliRunnerBase(options, logger, timeProvider)
+{
+    public override CliProvider Provider => CliProvider.Codex;
+
+    /// <summary>
+    /// <c>exec --json --skip-git-repo-check -m M -s SANDBOX -C DIR -c … [--ephemeral] [resume UUID] -</c>. Exec-level options come
+    /// before <c>resume</c> (it rejects some after it), <c>-m</c> is repeated on resume (resume does not restore the model), and the
+    /// three <c>-c</c> switches stop Codex's outbound traffic and its endless reconnects even when config.toml does not.
+    /// </summary>
+    internal override IReadOnlyList<string> BuildArguments(CliTurn turn, CliOptions options)
+    {
+        var arguments = new List<string>
+        {
+            "exec", "--json", "--skip-git-repo-check",
+            "-m", turn.Model,
+            "-s", options.CodexSandboxMode,
+            "-C", turn.WorkingDirectory,
+            "-c", "analytics.enabled=false",
+            "-c", "features.plugins=false",
+            "-c", "features.unbounded_connection_retries=false",
+        };
+        if (turn.ReasoningEffort is not null)
+        {
+            arguments.AddRange(["-c", $"model_reasoning_effort={TomlString(turn.ReasoningEffort)}"]);
+        }
+
+        if (turn.Instructions is not null)
+        {
+            // Only a new thread takes them: a resumed thread keeps the developer instructions it started with.
+            arguments.AddRange(["-c", $"developer_instructions={TomlString(turn.Instructions)}"]);
+        }
+
+        if (turn.Ephemeral)
+        {
+            arguments.Add("--ephemeral");
+        }
+
+        if (turn.ResumeSessionId is not null)
+        {
+            arguments.AddRange(["resume", turn.ResumeSessionId]);
+        }
+
+        arguments.Add("-");
+        return arguments;
+    }
+
+    internal override IReadOnlyDictionary<string, string?> BuildEnvironment(CliOptions options) =>
+        EnvironmentWith(options, ("RUST_BACKTRACE", "0"), ("NO_COLOR", "1"));
+
+    /// <summary>A TOML basic string: <c>-c key=value</c> values are parsed as TOML.</summary>
+    internal static string TomlString(string value)
+    {
+        var builder = new StringBuilder(value.Length + 2).Append('"');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"': builder.Append("\\\""); break;
+                case '\\': builder.Append("\\\\"); break;
+                case '\n': builder.Append("\\n"); break;
+                case '\r': builder.Append("\\r"); break;
+                case '\t': builder.Append("\\t"); break;
+                case '\b': builder.Append("\\b"); break;
+                case '\f': builder.Append("\\f"); break;
+                case < ' ' or '\u007f': builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}"); break;
+                default: builder.Append(c); break;
+            }
+        }
+
+        return builder.Append('"').ToString();
+    }
+
+    private protected override string? ConfiguredPath(CliOptions options) => options.CodexPath;
+
+    private protected override ICliTurnParser CreateParser(CliTurn turn) => new Parser(turn);
+
+    /// <summary>
+    /// <c>codex login status</c> knows only OpenAI sign-in, so a custom <c>model_provider</c> in config.toml or an API key in the
+    /// environment also count as logged in (the provider's own credentials are then checked on the first turn).
+    /// </summary>
+    private protected override async Task<string?> CheckLoginAsync(string executablePath, IReadOnlyDictionary<string, string?> environment, CliOptions options, CancellationToken cancellationToken)
+    {
+        if (EffectiveVariable(environment, "CODEX_API_KEY") is not null || EffectiveVariable(environment, "OPENAI_API_KEY") is not null)
+        {
+            return null;
+        }
+
+        var home = EffectiveVariable(environment, "CODEX_HOME")
+            ?? Path.Combine(EffectiveVariable(environment, "HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".codex");
+        if (CustomModelProvider(Path.Combine(home, "config.toml")) is not null)
+        {
+            return null;
+        }
+
+        var probe = await ProbeAsync(executablePath, ["login", "status"], environment, options, cancellationToken);
+        if (probe.ExitCode == 0)
+        {
+            return null;
+        }
+
+        var said = probe.TimedOut ? "`codex login status` did not answer" : CliErrors.MostRelevantLine(probe.Stderr + "\n" + probe.Stdout);
+        return $"Codex is not logged in ({said}). Run `codex login` on this node (CODEX_HOME={home}), or set CODEX_API_KEY, or configure a model_provider in its config.toml.";
+    }
+
+    /// <summary>The top-level <c>model_provider</c> of a config.toml when it is not OpenAI's, by a line scan (no TOML parser is available).</summary>
+    internal static string? CustomModelProvider(string configPath)
+    {
+        if (!File.Exists(configPath))
+        {
+            return null;
+        }
+
+        foreach (var raw in File.ReadLines(configPath))
+        {
+            var line = raw.Trim();
+            if (line.StartsWith('['))
+            {
+                break; // keys after the first table header belong to that table
+            }
+
+            if (!line.StartsWith("model_provider", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals < 0 || line[..equals].Trim() != "model_provider")
+            {
+                continue;
+            }
+
+            var value = line[(equals + 1)..];
+            var hash = value.IndexOf('#', StringComparison.Ordinal);
+            value = (hash >= 0 ? value[..hash] : value).Trim().Trim('"', '\'').Trim();
+            return value.Length == 0 || value.Equals("openai", StringComparison.OrdinalIgnoreCase) ? null : value;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <c>thread.started</c> → session; each <c>agent_message</c> → one delta (messages joined by a blank line); <c>turn.completed</c>
+    /// → usage; <c>turn.failed</c> → the error. <c>error</c> events and items are not fatal (warnings, reconnects); only the
+    /// absence of <c>turn.completed</c> is.
+    /// </summary>
+    private sealed class Parser(CliTurn turn) : ICliTurnParser
+    {
+        private readonly StringBuilder _text = new();
+        private string? _threadId;
+        private TokenUsage? _total;
+        private string? _failure;
+        private string? _lastError;
+
+        public IEnumerable<TurnEvent> OnEvent(JsonElement line)
+        {
+            switch (Str(line, "type"))
+            {
+                case "thread.started" when _threadId is null && Str(line, "thread_id") is { } threadId:
+                    _threadId = threadId;
+                    yield return TurnEvent.Session(threadId);
+                    break;
+                case "item.completed" when line.TryGetProperty("item", out var item):
+                    var itemType = Str(item, "type");
+                    if (itemType == "agent_message" && Str(item, "text") is { } text)
+                    {
+                        var delta = _text.Length > 0 ? "\n\n" + text : text;
+                        _text.Append(delta);
+                        yield return TurnEvent.Delta(delta);
+                    }
+                    else if (itemType == "error")
+                    {
+                        _lastError = Str(item, "message") ?? _lastError;
+                    }
+
+                    break;
+                case "error":
+                    _lastError = Str(line, "message") ?? _lastError;
+                    break;
+                case "turn.completed" when line.TryGetProperty("usage", out var usage):
+                    _total = new TokenUsage(Long(usage, "input_tokens"), Long(usage, "cached_input_tokens"), Long(usage, "output_tokens"), Long(usage, "reasoning_output_tokens"));
+                    break;
+                case "turn.failed":
+                    _failure = line.TryGetProperty("error", out var error) ? Str(error, "message") : null;
+                    _failure ??= _lastError ?? "turn failed";
+                    break;
+            }
+        }
+
+        public IEnumerable<TurnEvent> Finish(int exitCode, string stderrTail)
+        {
+            if (_failure is not null)
+            {
+                yield return TurnEvent.Fail(CliErrors.Codex(_failure));
+            }
+            else if (_total is not null)
+            {
+                yield return TurnEvent.Done(_text.ToString(), _total.Minus(turn.SessionUsageBefore ?? TokenUsage.Zero), _total);
+            }
+            else if (turn.ResumeSessionId is not null && stderrTail.Contains("no rollout found", StringComparison.Ordinal))
+            {
+                yield return TurnEvent.Fail(CliErrors.SessionNotFound(CliProvider.Codex, turn.ResumeSessionId, turn.WorkingDirectory, CliErrors.MostRelevantLine(stderrTail)));
+            }
+            else
+            {
+                var said = CliErrors.MostRelevantLine(stderrTail);
+                if (said.Length == 0)
+                {
+                    said = _lastError ?? "no output";
+                }
+
+                var error = CliErrors.Codex(said);
+                yield return TurnEvent.Fail(error.Code == TurnErrorCodes.UpstreamError
+                    ? error with { Message = $"Codex exited with code {exitCode} without finishing the turn: {said}" }
+                    : error);
+            }
+        }
+
+        private static string? Str(JsonElement element, string name) =>
+            element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+        private static long Long(JsonElement element, string name) =>
+            element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt64() : 0;
+    }
+}

@@ -1,0 +1,68 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenAI;
+using OrleansCodex.Cluster;
+using OrleansCodex.Grains.Providers;
+
+namespace OrleansCodex.Api.Tests.TestDoubles;
+
+/// <summary>The real front end over fake conversations and provider status, with an API key set.</summary>
+public sealed class ApiFactory : WebApplicationFactory<Program>
+{
+    public const string ApiKey = "test-key-0123456789";
+
+    public FakeConversations Conversations { get; } = new();
+
+    public FakeProviderStatus Providers { get; } = new();
+
+    /// <summary>Extra settings applied on top of the defaults (set before the first client is created).</summary>
+    public Dictionary<string, string?> Settings { get; } = new()
+    {
+        ["Auth:ApiKey"] = ApiKey,
+        ["Api:KeepAliveInterval"] = "00:00:01",
+        ["Api:FirstEventWait"] = "00:00:02",
+        ["Api:MaxRequestBodyBytes"] = "65536",
+    };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<IGrainFactory>(Conversations);
+            services.AddSingleton<IProviderStatusService>(Providers);
+        });
+    }
+
+    public HttpClient CreateAuthorizedClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", ApiKey);
+        client.Timeout = TimeSpan.FromSeconds(30);
+        return client;
+    }
+
+    /// <summary>The official OpenAI .NET SDK, talking to the in-memory server.</summary>
+    public OpenAIClient CreateOpenAiClient()
+    {
+        var http = CreateClient();
+        http.Timeout = TimeSpan.FromSeconds(30);
+        return new OpenAIClient(new ApiKeyCredential(ApiKey), new OpenAIClientOptions
+        {
+            Endpoint = new Uri(http.BaseAddress!, "v1"),
+            Transport = new HttpClientPipelineTransport(http),
+            NetworkTimeout = TimeSpan.FromSeconds(30),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        });
+    }
+}
