@@ -23,6 +23,7 @@ public sealed class StreamOptions
 /// <summary>A non-streamed chat completion.</summary>
 public sealed record ChatCompletion(string Id, long Created, string Model, IReadOnlyList<ChatChoice> Choices, ChatUsage Usage)
 {
+    [JsonPropertyOrder(-1)]
     public string Object { get; init; } = "chat.completion";
     public string? SystemFingerprint { get; init; }
 }
@@ -47,6 +48,7 @@ public sealed record CompletionTokensDetails(long ReasoningTokens);
 /// <summary>A streamed chunk without a <c>usage</c> key (the client did not ask for usage).</summary>
 public record ChatCompletionChunk(string Id, long Created, string Model, IReadOnlyList<ChatChunkChoice> Choices)
 {
+    [JsonPropertyOrder(-1)]
     public string Object { get; init; } = "chat.completion.chunk";
     public string? SystemFingerprint { get; init; }
 }

@@ -7,12 +7,12 @@ namespace OrleansCodex.Api.Errors;
 /// <summary>The one place that maps failures (exceptions, bare status codes, turn errors) onto OpenAI's error envelope.</summary>
 public static class OpenAiErrors
 {
-    /// <summary>The error for a failure; <paramref name="retryAfterSeconds"/> is used for 429/503.</summary>
+    /// <summary>The error for an exception: known shapes keep theirs, anything unexpected is a 500 without details.</summary>
     public static OpenAiException FromException(Exception exception) => exception switch
     {
         OpenAiException known => known,
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
-            new(StatusCodes.Status413PayloadTooLarge, "The request body is too large.", OpenAiErrorTypes.InvalidRequest, null, "request_too_large"),
+            new(StatusCodes.Status413PayloadTooLarge, "The request body is larger than this server accepts (Api:MaxRequestBodyBytes).", OpenAiErrorTypes.InvalidRequest, null, "request_too_large"),
         BadHttpRequestException bad =>
             new(bad.StatusCode, "The request could not be read: " + bad.Message, OpenAiErrorTypes.InvalidRequest),
         JsonException json => OpenAiException.InvalidRequest(JsonMessage(json), JsonParam(json), "invalid_json"),

@@ -62,12 +62,14 @@ public sealed record ResponseObject
 
 public sealed record OutputMessage(string Id, string Status, IReadOnlyList<OutputTextPart> Content)
 {
+    [JsonPropertyOrder(-1)]
     public string Type { get; init; } = "message";
     public string Role { get; init; } = "assistant";
 }
 
 public sealed record OutputTextPart(string Text)
 {
+    [JsonPropertyOrder(-1)]
     public string Type { get; init; } = "output_text";
     public IReadOnlyList<string> Annotations { get; init; } = [];
     public IReadOnlyList<string> Logprobs { get; init; } = [];
@@ -95,6 +97,7 @@ public sealed record OutputTokensDetails(long ReasoningTokens);
 /// <summary><c>DELETE /v1/responses/{id}</c>.</summary>
 public sealed record ResponseDeleted(string Id)
 {
+    [JsonPropertyOrder(-1)]
     public string Object { get; init; } = "response";
     public bool Deleted { get; init; } = true;
 }
@@ -102,11 +105,13 @@ public sealed record ResponseDeleted(string Id)
 /// <summary><c>GET /v1/responses/{id}/input_items</c>.</summary>
 public sealed record InputItemList(IReadOnlyList<InputItem> Data, string? FirstId, string? LastId, bool HasMore)
 {
+    [JsonPropertyOrder(-1)]
     public string Object { get; init; } = "list";
 }
 
 public sealed record InputItem(string Id, string Role, IReadOnlyList<InputItemContent> Content)
 {
+    [JsonPropertyOrder(-1)]
     public string Type { get; init; } = "message";
     public string Status { get; init; } = "completed";
 }

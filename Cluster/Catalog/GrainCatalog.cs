@@ -25,6 +25,7 @@ internal sealed class GrainCatalog(
     private readonly CancellationTokenSource _stopping = new();
     private IGrainFactory? _grainFactory;
     private volatile bool _stopped;
+    private volatile bool _disposed;
 
     public IServiceProvider Services => services;
 
@@ -133,6 +134,12 @@ internal sealed class GrainCatalog(
     /// <summary>Refuses new activations and deactivates all current ones, waiting at most <see cref="ClusterOptions.ShutdownTimeout"/>.</summary>
     public async Task DeactivateAllAsync(CancellationToken cancellationToken)
     {
+        // A host that stops twice, or stops after its container was disposed, has nothing left to deactivate.
+        if (_stopped || _disposed)
+        {
+            return;
+        }
+
         _stopped = true;
         using var timeout = new CancellationTokenSource(Options.ShutdownTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
@@ -156,9 +163,16 @@ internal sealed class GrainCatalog(
         }
         finally
         {
-            await _stopping.CancelAsync().ConfigureAwait(false);
+            if (!_disposed)
+            {
+                await _stopping.CancelAsync().ConfigureAwait(false);
+            }
         }
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _stopping.Dispose();
+    }
 }

@@ -1,4 +1,5 @@
 using OpenAI.Chat;
+using OrleansCodex.Testing.Service;
 using OrleansCodex.Testing.StubModel;
 
 namespace OrleansCodex.Api.Tests.EndToEnd;

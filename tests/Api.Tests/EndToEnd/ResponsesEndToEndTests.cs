@@ -1,5 +1,6 @@
 using System.ClientModel;
 using OpenAI.Responses;
+using OrleansCodex.Testing.Service;
 using OrleansCodex.Testing.StubModel;
 
 namespace OrleansCodex.Api.Tests.EndToEnd;
@@ -97,7 +98,8 @@ public sealed class ResponsesEndToEndTests(ServiceFixture fixture)
         ResponseResult second = await Client.CreateResponseAsync(StubModelServer.CodexModel, "mike-plain", first.Id, _timeout);
 
         Assert.Contains("instruction=zebra", first.GetOutputText());
-        Assert.DoesNotContain("instruction=", second.GetOutputText());
+        // The stub echoes what it saw; the answer's head (before " :: ") names the instruction of this request, if any.
+        Assert.DoesNotContain("instruction=", second.GetOutputText().Split(" :: ")[0]);
         Assert.Contains("lima-instructed", second.GetOutputText());
     }
 
@@ -120,7 +122,7 @@ public sealed class ResponsesEndToEndTests(ServiceFixture fixture)
 
         Assert.Equal(created.GetOutputText(), fetched.GetOutputText());
         Assert.Equal(ResponseStatus.Completed, fetched.Status);
-        var message = Assert.IsType<MessageResponseItem>(Assert.Single(items));
+        var message = Assert.IsAssignableFrom<MessageResponseItem>(Assert.Single(items));
         Assert.Equal("november-stored", Assert.Single(message.Content).Text);
         Assert.True(deleted.Deleted);
         Assert.Equal(404, get.Status);

@@ -1,4 +1,5 @@
 using OrleansCodex.Testing.Cli;
+using OrleansCodex.Testing.Service;
 using OrleansCodex.Testing.StubModel;
 
 namespace OrleansCodex.Api.Tests.EndToEnd;

@@ -119,8 +119,8 @@ public sealed class ResponsesEndpointTests : IClassFixture<ApiFactory>
     [Fact]
     public async Task Post_StreamThenClientDisconnects_CancelsTheTurn()
     {
-        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _factory.Conversations.Script = (_, ct) => DeltaThenHang(ct, cancelled);
+        var ended = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _factory.Conversations.Script = (_, ct) => DeltaThenHang(ct, ended);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = JsonBody("""{"model":"gpt-5.5","input":"hi","stream":true}""") };
 
@@ -131,13 +131,20 @@ public sealed class ResponsesEndpointTests : IClassFixture<ApiFactory>
             Assert.True(await stream.ReadAsync(new byte[256], timeout.Token) > 0);
         }
 
-        await cancelled.Task.WaitAsync(timeout.Token);
+        Assert.True(await ended.Task.WaitAsync(timeout.Token), "the turn ended without its token being cancelled");
 
-        static async IAsyncEnumerable<TurnEvent> DeltaThenHang([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, TaskCompletionSource cancelled)
+        // Ends either inside the wait (resumed) or at its yield (disposed); either way its token must be cancelled by then.
+        static async IAsyncEnumerable<TurnEvent> DeltaThenHang([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, TaskCompletionSource<bool> ended)
         {
-            yield return TurnEvent.Delta("partial");
-            using var registration = ct.Register(() => cancelled.TrySetResult());
-            await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            try
+            {
+                yield return TurnEvent.Delta("partial");
+                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            }
+            finally
+            {
+                ended.TrySetResult(ct.IsCancellationRequested);
+            }
         }
     }
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenAI;
 using OrleansCodex.Cluster;
@@ -39,10 +40,23 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         builder.ConfigureTestServices(services =>
         {
+            // HTTP-layer tests: no grain runtime, storage or CLI probing; the silo's own tests and the end-to-end tests cover those.
+            foreach (var hosted in services.Where(IsSiloHostedService).ToList())
+            {
+                services.Remove(hosted);
+            }
+
             services.AddSingleton<IGrainFactory>(Conversations);
             services.AddSingleton<IProviderStatusService>(Providers);
         });
     }
+
+    private static bool IsSiloHostedService(ServiceDescriptor descriptor) =>
+        descriptor.ServiceType == typeof(IHostedService)
+        && (descriptor.ImplementationType ?? descriptor.ImplementationFactory?.Method.DeclaringType ?? descriptor.ImplementationInstance?.GetType())
+            ?.Assembly.GetName().Name is { } assembly
+        && assembly.StartsWith("OrleansCodex.", StringComparison.Ordinal)
+        && assembly != "OrleansCodex.Api";
 
     public HttpClient CreateAuthorizedClient()
     {

@@ -41,12 +41,20 @@ public sealed class TurnSessionTests
 
         await session.DisposeAsync().AsTask().WaitAsync(Bound);
 
-        Assert.True(cancelled.Task.IsCompleted);
+        await cancelled.Task.WaitAsync(Bound);
 
         static async IAsyncEnumerable<TurnEvent> Hang([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, TaskCompletionSource cancelled)
         {
-            using var registration = ct.Register(() => cancelled.TrySetResult());
-            await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                cancelled.TrySetResult();
+                throw;
+            }
+
             yield break;
         }
     }

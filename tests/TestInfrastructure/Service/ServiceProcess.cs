@@ -7,7 +7,7 @@ using System.Text;
 using OpenAI;
 using OrleansCodex.Testing.Cli;
 
-namespace OrleansCodex.Api.Tests.EndToEnd;
+namespace OrleansCodex.Testing.Service;
 
 /// <summary>
 /// The service as a user runs it: <c>dotnet OrleansCodex.Api.dll --urls http://127.0.0.1:PORT</c> in its own process, with the CLIs'
