@@ -1,7 +1,8 @@
 using OrleansCodex.Api.Hosting;
 using OrleansCodex.Silo.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings ship next to the binary; the working directory is where data goes (Storage:DataDirectory is relative to it).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.AddOrleansCodexSilo();
 builder.AddOpenAiApi();

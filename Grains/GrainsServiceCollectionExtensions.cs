@@ -22,7 +22,10 @@ public static class GrainsServiceCollectionExtensions
         services.AddGrains(assembly);
         services.AddMigrations(assembly, "OrleansCodex.Grains.Conversations.Sql");
 
-        services.AddOptions<ConversationOptions>().Bind(configuration.GetSection(ConversationOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<ConversationOptions>()
+            .Bind(configuration.GetSection(ConversationOptions.SectionName))
+            .PostConfigure(options => options.WorkDirectory ??= Path.Combine(configuration["Storage:DataDirectory"] ?? "data", "work"))
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConversationOptions>, ConversationOptionsValidator>());
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());

@@ -7,7 +7,8 @@ internal static class SiloProgram
 {
     public static async Task Main(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // Settings ship next to the binary; the working directory is where data goes.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddOrleansCodexSilo();
         await using var app = builder.Build();
         await app.RunAsync();

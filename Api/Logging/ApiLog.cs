@@ -7,7 +7,7 @@ internal static partial class ApiLog
     public static partial void RequestCompleted(ILogger logger, string method, string path, int statusCode, double durationMs);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
-        Message = "{Method} {Path} -> {StatusCode} in {DurationMs:0.0} ms; turn {ResponseId} of {ConversationId} on {Model} ({Provider}): {TurnStatus} {ErrorCode}")]
+        Message = "{Method} {Path} -> {StatusCode} in {DurationMs:0.0} ms; turn {ResponseId} of {ConversationId} on {Model} ({Provider}): {TurnStatus}{ErrorCode}")]
     public static partial void TurnRequestCompleted(ILogger logger, string method, string path, int statusCode, double durationMs,
         string responseId, string conversationId, string model, string provider, string turnStatus, string? errorCode);
 

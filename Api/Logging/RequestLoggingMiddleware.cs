@@ -28,7 +28,7 @@ internal sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<Req
                 }
 
                 ApiLog.TurnRequestCompleted(logger, request.Method, request.Path, statusCode, durationMs,
-                    turn.ResponseId, turn.ConversationId, turn.Model, turn.Provider, turn.Status, turn.ErrorCode);
+                    turn.ResponseId, turn.ConversationId, turn.Model, turn.Provider, turn.Status, turn.ErrorCode is null ? "" : " " + turn.ErrorCode);
             }
             else
             {

@@ -258,7 +258,7 @@ public sealed partial class ConversationGrain(
 
     private string WorkingDirectory()
     {
-        var directory = Path.Combine(Path.GetFullPath(conversationOptions.Value.WorkDirectory), ConversationId);
+        var directory = Path.Combine(Path.GetFullPath(conversationOptions.Value.WorkDirectory!), ConversationId);
         Directory.CreateDirectory(directory);
         return directory;
     }

@@ -9,8 +9,8 @@ public sealed class ConversationOptions
 
     /// <summary>Root of the per-conversation working directories: the CLIs run in <c>{WorkDirectory}/{conversation id}</c>
     /// (alias <c>CODEX_WORKDIR</c>). A Claude session resumes only from the directory it was created in, so each is stable.</summary>
-    /// <value><c>data/work</c> by default.</value>
-    public string WorkDirectory { get; set; } = Path.Combine("data", "work");
+    /// <value><c>{Storage:DataDirectory}/work</c> (so <c>data/work</c>) by default.</value>
+    public string? WorkDirectory { get; set; }
 }
 
 internal sealed class ConversationOptionsValidator : IValidateOptions<ConversationOptions>
@@ -24,7 +24,7 @@ internal sealed class ConversationOptionsValidator : IValidateOptions<Conversati
 
         try
         {
-            var root = Path.GetFullPath(options.WorkDirectory);
+            var root = Path.GetFullPath(options.WorkDirectory!);
             Directory.CreateDirectory(root);
             var probe = Path.Combine(root, $".write-probe-{Environment.ProcessId}");
             File.WriteAllText(probe, "");
