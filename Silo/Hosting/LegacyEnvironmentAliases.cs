@@ -17,15 +17,19 @@ public static class LegacyEnvironmentAliases
         ("CLAUDE_PATH", "Cli:ClaudePath", Same),
         ("CODEX_WORKDIR", "Conversations:WorkDirectory", Same),
         ("CODEX_TIMEOUT", "Cli:TurnTimeout", Seconds),
+        ("CODEX_SANDBOX_MODE", "Cli:CodexSandboxMode", Same),
+        ("CODEX_ALLOW_DANGER_FULL_ACCESS", "Cli:CodexAllowDangerFullAccess", Same),
         ("PROXY_API_KEY", "Auth:ApiKey", Same),
     ];
 
-    public static IConfigurationBuilder AddLegacyEnvironmentAliases(this IConfigurationBuilder configuration)
+    /// <param name="environment">The variables to read; the process environment when null (tests pass their own).</param>
+    public static IConfigurationBuilder AddLegacyEnvironmentAliases(this IConfigurationBuilder configuration, IReadOnlyDictionary<string, string>? environment = null)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (alias, key, convert) in Aliases)
         {
-            if (Environment.GetEnvironmentVariable(alias) is { Length: > 0 } value)
+            var value = environment is null ? Environment.GetEnvironmentVariable(alias) : environment.GetValueOrDefault(alias);
+            if (value is { Length: > 0 })
             {
                 values[key] = convert(value);
             }
