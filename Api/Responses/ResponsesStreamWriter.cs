@@ -11,7 +11,7 @@ namespace OrleansCodex.Api.Responses;
 /// output_text.delta* → output_text.done → content_part.done → output_item.done → completed; or response.failed after the first
 /// byte. Exactly one terminal event, strictly increasing sequence numbers, no <c>[DONE]</c>.
 /// </summary>
-public sealed class ResponsesStreamWriter(SseWriter sse, ResponseTemplate template, TimeProvider timeProvider)
+public sealed class ResponsesStreamWriter(SseWriter sse, ResponseTemplate template, TimeProvider timeProvider) : TurnStreamWriter(sse)
 {
     private const int OutputIndex = 0;
     private const int ContentIndex = 0;
@@ -20,58 +20,22 @@ public sealed class ResponsesStreamWriter(SseWriter sse, ResponseTemplate templa
     private long _sequence;
     private bool _itemStarted;
 
-    /// <param name="events">The turn's events; a null item is a keep-alive tick.</param>
-    public async Task<TurnOutcome> WriteAsync(IAsyncEnumerable<TurnEvent?> events, CancellationToken cancellationToken)
+    protected override async Task StartAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await LifecycleAsync("response.created", template.InProgress(), cancellationToken);
-            await LifecycleAsync("response.in_progress", template.InProgress(), cancellationToken);
-            await foreach (var turnEvent in events.WithCancellation(cancellationToken))
-            {
-                switch (turnEvent)
-                {
-                    case null:
-                        await sse.WritePingAsync(cancellationToken);
-                        break;
-                    case { Kind: TurnEventKind.TextDelta, Text: { Length: > 0 } delta }:
-                        await DeltaAsync(delta, cancellationToken);
-                        break;
-                    case { Kind: TurnEventKind.Completed }:
-                        await CompleteAsync(turnEvent, cancellationToken);
-                        return TurnOutcome.Completed;
-                    case { Kind: TurnEventKind.Failed }:
-                        var error = turnEvent.Error ?? TurnOutcome.Broken;
-                        await FailAsync(error, cancellationToken);
-                        return TurnOutcome.Failed(error);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return TurnOutcome.ClientGone;
-        }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            // A broken grain call after the first byte: the status is committed, so the failure goes into the stream.
-            await FailAsync(TurnOutcome.Broken, cancellationToken);
-            return TurnOutcome.Failed(TurnOutcome.Broken);
-        }
-
-        await FailAsync(TurnOutcome.Broken, cancellationToken);
-        return TurnOutcome.Failed(TurnOutcome.Broken);
+        await LifecycleAsync("response.created", template.InProgress(), cancellationToken);
+        await LifecycleAsync("response.in_progress", template.InProgress(), cancellationToken);
     }
 
-    private async Task DeltaAsync(string delta, CancellationToken cancellationToken)
+    protected override async Task DeltaAsync(string delta, CancellationToken cancellationToken)
     {
         await StartItemAsync(cancellationToken);
         _text.Append(delta);
-        await sse.WriteEventAsync("response.output_text.delta",
+        await Sse.WriteEventAsync("response.output_text.delta",
             new OutputTextDeltaEvent("response.output_text.delta", _sequence++, template.OutputItemId, OutputIndex, ContentIndex, delta),
             OpenAiJsonContext.Default.OutputTextDeltaEvent, cancellationToken);
     }
 
-    private async Task CompleteAsync(TurnEvent completed, CancellationToken cancellationToken)
+    protected override async Task CompleteAsync(TurnEvent completed, CancellationToken cancellationToken)
     {
         if (_text.Length == 0 && completed.Text is { Length: > 0 } whole)
         {
@@ -82,19 +46,19 @@ public sealed class ResponsesStreamWriter(SseWriter sse, ResponseTemplate templa
         await StartItemAsync(cancellationToken);
         var text = completed.Text ?? _text.ToString();
         var itemId = template.OutputItemId;
-        await sse.WriteEventAsync("response.output_text.done",
+        await Sse.WriteEventAsync("response.output_text.done",
             new OutputTextDoneEvent("response.output_text.done", _sequence++, itemId, OutputIndex, ContentIndex, text),
             OpenAiJsonContext.Default.OutputTextDoneEvent, cancellationToken);
-        await sse.WriteEventAsync("response.content_part.done",
+        await Sse.WriteEventAsync("response.content_part.done",
             new ContentPartEvent("response.content_part.done", _sequence++, itemId, OutputIndex, ContentIndex, new OutputTextPart(text)),
             OpenAiJsonContext.Default.ContentPartEvent, cancellationToken);
-        await sse.WriteEventAsync("response.output_item.done",
+        await Sse.WriteEventAsync("response.output_item.done",
             new OutputItemEvent("response.output_item.done", _sequence++, OutputIndex, ResponseMapper.Message(itemId, ResponseStatus.Completed, text)),
             OpenAiJsonContext.Default.OutputItemEvent, cancellationToken);
         await LifecycleAsync("response.completed", template.Completed(text, completed.Usage ?? TokenUsage.Zero, timeProvider.GetUtcNow()), cancellationToken);
     }
 
-    private Task FailAsync(TurnError error, CancellationToken cancellationToken) =>
+    protected override Task FailAsync(TurnError error, CancellationToken cancellationToken) =>
         LifecycleAsync("response.failed", template.Failed(error, _text.ToString(), _itemStarted), cancellationToken);
 
     private async Task StartItemAsync(CancellationToken cancellationToken)
@@ -106,14 +70,14 @@ public sealed class ResponsesStreamWriter(SseWriter sse, ResponseTemplate templa
 
         _itemStarted = true;
         var itemId = template.OutputItemId;
-        await sse.WriteEventAsync("response.output_item.added",
+        await Sse.WriteEventAsync("response.output_item.added",
             new OutputItemEvent("response.output_item.added", _sequence++, OutputIndex, new OutputMessage(itemId, ResponseStatus.InProgress, [])),
             OpenAiJsonContext.Default.OutputItemEvent, cancellationToken);
-        await sse.WriteEventAsync("response.content_part.added",
+        await Sse.WriteEventAsync("response.content_part.added",
             new ContentPartEvent("response.content_part.added", _sequence++, itemId, OutputIndex, ContentIndex, new OutputTextPart("")),
             OpenAiJsonContext.Default.ContentPartEvent, cancellationToken);
     }
 
     private Task LifecycleAsync(string type, ResponseObject response, CancellationToken cancellationToken) =>
-        sse.WriteEventAsync(type, new ResponseLifecycleEvent(type, _sequence++, response), OpenAiJsonContext.Default.ResponseLifecycleEvent, cancellationToken);
+        Sse.WriteEventAsync(type, new ResponseLifecycleEvent(type, _sequence++, response), OpenAiJsonContext.Default.ResponseLifecycleEvent, cancellationToken);
 }
