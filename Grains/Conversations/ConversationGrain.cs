@@ -80,6 +80,8 @@ public sealed partial class ConversationGrain(
             if (outcome.Error?.Code == TurnErrorCodes.SessionNotFound && plan.Turn.ResumeSessionId is { } lostSession)
             {
                 LogSessionLost(ConversationId, lostSession);
+                state.State.Session = null;
+                await state.WriteStateAsync(CancellationToken.None);
                 plan = await PlanAsync(request, parent, provider, cancellationToken, forceFresh: true);
                 outcome = new TurnOutcome();
                 await foreach (var turnEvent in RunOnWorkerAsync(plan, outcome, cancellationToken))

@@ -41,7 +41,8 @@ public static class LegacyEnvironmentAliases
         }
 
         var source = new MemoryConfigurationSource { InitialData = values };
-        var firstEnvironment = configuration.Sources.ToList().FindIndex(s => s is EnvironmentVariablesConfigurationSource);
+        // The unprefixed one: the host's DOTNET_/ASPNETCORE_ sources come before appsettings.json, the app's variables after it.
+        var firstEnvironment = configuration.Sources.ToList().FindIndex(s => s is EnvironmentVariablesConfigurationSource { Prefix: null or "" });
         if (firstEnvironment < 0)
         {
             configuration.Sources.Add(source);
@@ -59,6 +60,7 @@ public static class LegacyEnvironmentAliases
     /// <summary>The seed took whole seconds; our TimeSpan settings also accept <c>hh:mm:ss</c>, which passes through.</summary>
     private static string Seconds(string value) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+        && double.IsFinite(seconds) && Math.Abs(seconds) < TimeSpan.MaxValue.TotalSeconds
             ? TimeSpan.FromSeconds(seconds).ToString("c", CultureInfo.InvariantCulture)
-            : value;
+            : value; // left as it is, so that options validation names the setting
 }
