@@ -10,6 +10,7 @@ public sealed class MigrationRunnerTests(PostgresDatabaseFixture postgres) : ICl
 {
     private const string ClusterPrefix = "OrleansCodex.Cluster.Storage.Sql";
     private const string TestPrefix = "OrleansCodex.Cluster.Tests.Storage.Sql";
+    private static readonly string[] _clusterMigrationIds = ["cluster-001-grain-state", "cluster-002-membership", "cluster-003-grain-directory"];
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"migration-tests-{Guid.NewGuid():N}");
 
     internal static MigrationRunner CreateRunner(ClusterDatabase database, params IMigrationSource[] extra) =>
@@ -32,9 +33,8 @@ public sealed class MigrationRunnerTests(PostgresDatabaseFixture postgres) : ICl
     {
         var migrations = new EmbeddedMigrationSource(typeof(MigrationRunner).Assembly, ClusterPrefix).GetMigrations(kind).ToList();
 
-        var migration = Assert.Single(migrations);
-        Assert.Equal("cluster-001-grain-state", migration.Id);
-        Assert.Contains(kind == DatabaseKind.Postgres ? "jsonb" : "WITHOUT ROWID", migration.Sql);
+        Assert.Equal(_clusterMigrationIds, migrations.Select(m => m.Id).Order(StringComparer.Ordinal));
+        Assert.Contains(kind == DatabaseKind.Postgres ? "jsonb" : "WITHOUT ROWID", migrations.Single(m => m.Id == "cluster-001-grain-state").Sql);
     }
 
     [Theory]
@@ -47,9 +47,9 @@ public sealed class MigrationRunnerTests(PostgresDatabaseFixture postgres) : ICl
         var first = await CreateRunner(database, TestMigrations).MigrateAsync();
         var second = await CreateRunner(database, TestMigrations).MigrateAsync();
 
-        Assert.Equal(["cluster-001-grain-state", "tests-001-widgets", "tests-002-widget-rows"], first);
+        Assert.Equal([.. _clusterMigrationIds, "tests-001-widgets", "tests-002-widget-rows"], first);
         Assert.Empty(second);
-        Assert.Equal(3L, await CountAsync(database, "SELECT count(*) FROM schema_migrations"));
+        Assert.Equal(_clusterMigrationIds.Length + 2L, await CountAsync(database, "SELECT count(*) FROM schema_migrations"));
         Assert.Equal(1L, await CountAsync(database, "SELECT count(*) FROM widgets"));
     }
 
@@ -71,8 +71,8 @@ public sealed class MigrationRunnerTests(PostgresDatabaseFixture postgres) : ICl
             var applied = await Task.WhenAll(databases.Select(d => Task.Run(() => CreateRunner(d, TestMigrations).MigrateAsync())))
                 .WaitAsync(TimeSpan.FromSeconds(30));
 
-            Assert.Equal(3, applied.Sum(a => a.Count));
-            Assert.Equal(3L, await CountAsync(seed, "SELECT count(*) FROM schema_migrations"));
+            Assert.Equal(_clusterMigrationIds.Length + 2, applied.Sum(a => a.Count));
+            Assert.Equal(_clusterMigrationIds.Length + 2L, await CountAsync(seed, "SELECT count(*) FROM schema_migrations"));
             Assert.Equal(1L, await CountAsync(seed, "SELECT count(*) FROM widgets"));
         }
         finally
@@ -106,7 +106,7 @@ public sealed class MigrationRunnerTests(PostgresDatabaseFixture postgres) : ICl
 
         Assert.Contains("zz-999-broken", error.Message);
         // The whole run was one transaction: the good migration before the broken one was rolled back too and applies now.
-        Assert.Equal(["cluster-001-grain-state"], applied);
+        Assert.Equal(_clusterMigrationIds, applied);
     }
 
     private string? _postgresConnectionString;

@@ -1,0 +1,5 @@
+-- The database's clock, never the node's: death is decided by comparing two database timestamps, so node clock skew cannot
+-- kill a healthy node. No version or etag change, so heartbeats never make other writers' compare-and-swap fail.
+UPDATE cluster_members
+SET last_heartbeat = now()
+WHERE cluster_id = @cluster_id AND node_id = @node_id AND incarnation = @incarnation AND status <> 'Dead';
