@@ -31,7 +31,7 @@ public static class ChatRequestParser
         var (input, instructions) = ParseMessages(request.Messages);
         return new ChatTurnInput(
             model,
-            input,
+            TurnValidation.RejectImages(input, "messages"),
             instructions,
             request.Stream ?? false,
             request.StreamOptions?.IncludeUsage ?? false,

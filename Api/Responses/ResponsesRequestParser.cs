@@ -48,7 +48,7 @@ public static class ResponsesRequestParser
             throw OpenAiException.InvalidRequest("'previous_response_id' must not be empty.", "previous_response_id", "invalid_value");
         }
 
-        var input = ParseInput(request.Input);
+        var input = TurnValidation.RejectImages(ParseInput(request.Input), "input");
         return new ResponsesTurnInput(
             model,
             input,

@@ -73,5 +73,21 @@ internal static class TurnValidation
     }
 
     /// <summary>Echoes a client value in an error message without letting it grow the message unboundedly.</summary>
+    /// <summary>
+    /// Images are parsed but not yet passed to the CLIs; answering without them would change the request's meaning, so they are
+    /// refused with a clear 400 rather than silently dropped.
+    /// </summary>
+    public static IReadOnlyList<InputMessage> RejectImages(IReadOnlyList<InputMessage> input, string param)
+    {
+        if (input.Any(message => message.Content.Any(part => part.Type == "input_image")))
+        {
+            throw OpenAiException.InvalidRequest(
+                "Image inputs are not supported by this server yet: neither CLI runner passes images to the model. Send text only.",
+                param, "unsupported_content");
+        }
+
+        return input;
+    }
+
     public static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }

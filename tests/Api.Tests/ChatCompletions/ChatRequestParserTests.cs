@@ -21,14 +21,23 @@ public sealed class ChatRequestParserTests
               {"role":"developer","content":[{"type":"text","text":"Use metric units."}]},
               {"role":"user","content":"hi"},
               {"role":"assistant","content":"hello"},
-              {"role":"user","content":[{"type":"text","text":"look"},{"type":"image_url","image_url":{"url":"https://x/y.png","detail":"low"}}]}
+              {"role":"user","content":[{"type":"text","text":"look"},{"type":"text","text":"closer"}]}
             ]}
             """);
 
         Assert.Equal("You are terse.\n\nUse metric units.", input.Instructions);
         Assert.Equal(["user", "assistant", "user"], input.Input.Select(m => m.Role));
         Assert.Equal("output_text", input.Input[1].Content[0].Type);
-        Assert.Equal("https://x/y.png", input.Input[2].Content[1].ImageUrl);
+        Assert.Equal(["look", "closer"], input.Input[2].Content.Select(c => c.Text));
+    }
+
+    [Fact]
+    public void Parse_ImageUrlPart_Is400UntilTheClisReceiveImages()
+    {
+        var error = Fails("""{"model":"gpt-5.5","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}""");
+
+        Assert.Equal("messages", error.Param);
+        Assert.Equal("unsupported_content", error.Code);
     }
 
     [Fact]

@@ -190,7 +190,7 @@ public sealed class ResponsesEndpointTests : IClassFixture<ApiFactory>
     public async Task GetInputItems_Paging_IsStableAndOrdered()
     {
         var id = (await CreateAsync("""
-            {"model":"gpt-5.5","input":[{"role":"user","content":"one"},{"role":"assistant","content":"two"},{"role":"user","content":[{"type":"input_text","text":"three"},{"type":"input_image","image_url":"https://x/i.png"}]}]}
+            {"model":"gpt-5.5","input":[{"role":"user","content":"one"},{"role":"assistant","content":"two"},{"role":"user","content":[{"type":"input_text","text":"three"},{"type":"input_text","text":"four"}]}]}
             """)).GetProperty("id").GetString();
 
         var all = JsonDocument.Parse(await _client.GetStringAsync($"/v1/responses/{id}/input_items?order=asc")).RootElement;
@@ -208,7 +208,7 @@ public sealed class ResponsesEndpointTests : IClassFixture<ApiFactory>
         Assert.Equal(ids.AsEnumerable().Reverse(), desc.GetProperty("data").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
         Assert.Equal(["user", "assistant", "user"], all.GetProperty("data").EnumerateArray().Select(i => i.GetProperty("role").GetString()));
         Assert.Equal("output_text", all.GetProperty("data")[1].GetProperty("content")[0].GetProperty("type").GetString());
-        Assert.Equal("https://x/i.png", all.GetProperty("data")[2].GetProperty("content")[1].GetProperty("image_url").GetString());
+        Assert.Equal("four", all.GetProperty("data")[2].GetProperty("content")[1].GetProperty("text").GetString());
         Assert.True(firstPage.GetProperty("has_more").GetBoolean());
         Assert.Equal(ids[0], firstPage.GetProperty("first_id").GetString());
         Assert.Equal(ids[2], Assert.Single(secondPage.GetProperty("data").EnumerateArray()).GetProperty("id").GetString());

@@ -26,12 +26,31 @@ public sealed class ResponsesRequestParserTests
     }
 
     [Fact]
+    public void ParseInput_InputImage_KeepsItsUrl()
+    {
+        using var json = JsonDocument.Parse("""[{"role":"user","content":[{"type":"input_image","image_url":"data:image/png;base64,AAAA","detail":"auto"}]}]""");
+
+        var input = ResponsesRequestParser.ParseInput(json.RootElement);
+
+        Assert.Equal("data:image/png;base64,AAAA", Assert.Single(Assert.Single(input).Content).ImageUrl);
+    }
+
+    [Fact]
+    public void Parse_InputImage_Is400UntilTheClisReceiveImages()
+    {
+        var error = Fails("""{"model":"gpt-5.5","input":[{"role":"user","content":[{"type":"input_image","image_url":"https://x/i.png"}]}]}""");
+
+        Assert.Equal("input", error.Param);
+        Assert.Equal("unsupported_content", error.Code);
+    }
+
+    [Fact]
     public void Parse_ItemsWithPartsAndTypedMessages_KeepsRolesAndParts()
     {
         var input = Parse("""
             {"model":"gpt-5.5","input":[
               {"role":"developer","content":"be brief"},
-              {"type":"message","role":"user","content":[{"type":"input_text","text":"what is this?"},{"type":"input_image","image_url":"data:image/png;base64,AAAA","detail":"auto"}]},
+              {"type":"message","role":"user","content":[{"type":"input_text","text":"what is this?"},{"type":"input_text","text":"a second part"}]},
               {"role":"assistant","content":[{"type":"output_text","text":"a dot","annotations":[]}]},
               {"type":"reasoning","id":"rs_1","summary":[]},
               {"role":"user","content":"thanks"}
@@ -40,8 +59,7 @@ public sealed class ResponsesRequestParserTests
             """);
 
         Assert.Equal(["developer", "user", "assistant", "user"], input.Input.Select(m => m.Role));
-        Assert.Equal(["input_text", "input_image"], input.Input[1].Content.Select(c => c.Type));
-        Assert.Equal("data:image/png;base64,AAAA", input.Input[1].Content[1].ImageUrl);
+        Assert.Equal(["what is this?", "a second part"], input.Input[1].Content.Select(c => c.Text));
         Assert.Equal("output_text", input.Input[2].Content[0].Type);
         Assert.Equal("sys", input.Instructions);
         Assert.False(input.Store);
