@@ -107,7 +107,7 @@ public sealed partial class ConversationGrain(
             : TurnEvent.Done(outcome.Text.ToString(), outcome.Usage ?? TokenUsage.Zero);
     }
 
-    /// <summary>Streams the worker's non-terminal events and captures the outcome; cancellation is recorded, then rethrown.</summary>
+    /// <summary>Streams the worker's text deltas and captures the outcome in <paramref name="outcome"/>; cancellation propagates (RunTurn records it).</summary>
     private async IAsyncEnumerable<TurnEvent> RunOnWorkerAsync(TurnPlan plan, TurnOutcome outcome, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var lease = await workers.AcquireAsync(plan.Turn.Provider, cancellationToken);
