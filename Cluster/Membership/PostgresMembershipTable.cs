@@ -170,22 +170,3 @@ internal static class MembershipSql
     private static string Load(string name) =>
         SqlScripts.Read(typeof(MembershipSql).Assembly, $"OrleansCodex.Cluster.Membership.Sql.Postgres.{name}.sql");
 }
-
-/// <summary>Small helpers for the ADO.NET commands of membership and the directory.</summary>
-internal static class DbCommandExtensions
-{
-    public static DbCommand CreateCommand(this DbConnection connection, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command;
-    }
-
-    public static void AddParameter(this DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
-    }
-}

@@ -43,10 +43,10 @@ public sealed class SqlGrainStorage(ClusterDatabase database, IOptions<GrainStor
         long? written;
         await using (var command = CreateCommand(connection, record.ETag is null ? _sql.Insert : _sql.Update, stateName, grainId))
         {
-            AddParameter(command, "payload", payload);
+            command.AddParameter("payload", payload);
             if (record.ETag is not null)
             {
-                AddParameter(command, "expected", ParseVersion(record.ETag, stateName, grainId));
+                command.AddParameter("expected", ParseVersion(record.ETag, stateName, grainId));
             }
 
             written = ToVersion(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false));
@@ -77,7 +77,7 @@ public sealed class SqlGrainStorage(ClusterDatabase database, IOptions<GrainStor
         else
         {
             await using var command = CreateCommand(connection, _sql.Clear, stateName, grainId);
-            AddParameter(command, "expected", ParseVersion(record.ETag, stateName, grainId));
+            command.AddParameter("expected", ParseVersion(record.ETag, stateName, grainId));
             if (ToVersion(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)) is null)
             {
                 throw await ConflictAsync(connection, "clear", stateName, grainId, record.ETag, cancellationToken).ConfigureAwait(false);
@@ -110,18 +110,10 @@ public sealed class SqlGrainStorage(ClusterDatabase database, IOptions<GrainStor
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
-        AddParameter(command, "grain_type", grainId.Type);
-        AddParameter(command, "grain_key", grainId.Key);
-        AddParameter(command, "state_name", stateName);
+        command.AddParameter("grain_type", grainId.Type);
+        command.AddParameter("grain_key", grainId.Key);
+        command.AddParameter("state_name", stateName);
         return command;
-    }
-
-    private static void AddParameter(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 
     private static long? ToVersion(object? scalar) => scalar is null or DBNull ? null : Convert.ToInt64(scalar, CultureInfo.InvariantCulture);

@@ -24,16 +24,16 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
             VALUES (@id, @conversation_id, @previous_response_id, @model, @status, @created_at, NULL, @instructions, @metadata, @input, '', NULL, NULL, @reasoning_effort)
             ON CONFLICT (id) DO NOTHING
             """;
-        Add(command, "id", response.Id);
-        Add(command, "conversation_id", response.ConversationId);
-        Add(command, "previous_response_id", response.PreviousResponseId);
-        Add(command, "model", response.Model);
-        Add(command, "status", response.Status);
-        Add(command, "created_at", response.CreatedAt.ToUnixTimeMilliseconds());
-        Add(command, "instructions", response.Instructions);
-        Add(command, "metadata", response.Metadata is null ? null : JsonSerializer.Serialize(response.Metadata, StoreJsonContext.Default.IReadOnlyDictionaryStringString));
-        Add(command, "input", JsonSerializer.Serialize(response.Input, StoreJsonContext.Default.IReadOnlyListInputMessage));
-        Add(command, "reasoning_effort", response.ReasoningEffort);
+        command.AddParameter("id", response.Id);
+        command.AddParameter("conversation_id", response.ConversationId);
+        command.AddParameter("previous_response_id", response.PreviousResponseId);
+        command.AddParameter("model", response.Model);
+        command.AddParameter("status", response.Status);
+        command.AddParameter("created_at", response.CreatedAt.ToUnixTimeMilliseconds());
+        command.AddParameter("instructions", response.Instructions);
+        command.AddParameter("metadata", response.Metadata is null ? null : JsonSerializer.Serialize(response.Metadata, StoreJsonContext.Default.IReadOnlyDictionaryStringString));
+        command.AddParameter("input", JsonSerializer.Serialize(response.Input, StoreJsonContext.Default.IReadOnlyListInputMessage));
+        command.AddParameter("reasoning_effort", response.ReasoningEffort);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -46,12 +46,12 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
             UPDATE responses SET status = @status, completed_at = @completed_at, output_text = @output_text, usage = @usage, error = @error
             WHERE id = @id AND status = 'in_progress'
             """;
-        Add(command, "id", responseId);
-        Add(command, "status", status);
-        Add(command, "completed_at", timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
-        Add(command, "output_text", outputText);
-        Add(command, "usage", usage is null ? null : JsonSerializer.Serialize(usage, StoreJsonContext.Default.TokenUsage));
-        Add(command, "error", error is null ? null : JsonSerializer.Serialize(error, StoreJsonContext.Default.TurnError));
+        command.AddParameter("id", responseId);
+        command.AddParameter("status", status);
+        command.AddParameter("completed_at", timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        command.AddParameter("output_text", outputText);
+        command.AddParameter("usage", usage is null ? null : JsonSerializer.Serialize(usage, StoreJsonContext.Default.TokenUsage));
+        command.AddParameter("error", error is null ? null : JsonSerializer.Serialize(error, StoreJsonContext.Default.TurnError));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -64,9 +64,9 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
             UPDATE responses SET status = 'failed', completed_at = @completed_at, error = @error
             WHERE conversation_id = @conversation_id AND status = 'in_progress'
             """;
-        Add(command, "conversation_id", conversationId);
-        Add(command, "completed_at", timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
-        Add(command, "error", JsonSerializer.Serialize(error, StoreJsonContext.Default.TurnError));
+        command.AddParameter("conversation_id", conversationId);
+        command.AddParameter("completed_at", timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        command.AddParameter("error", JsonSerializer.Serialize(error, StoreJsonContext.Default.TurnError));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -79,9 +79,9 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
             UPDATE responses SET deleted_at = @deleted_at
             WHERE id = @id AND conversation_id = @conversation_id AND deleted_at IS NULL
             """;
-        Add(command, "id", responseId);
-        Add(command, "conversation_id", conversationId);
-        Add(command, "deleted_at", timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        command.AddParameter("id", responseId);
+        command.AddParameter("conversation_id", conversationId);
+        command.AddParameter("deleted_at", timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -91,8 +91,8 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {Columns} FROM responses WHERE id = @id AND conversation_id = @conversation_id AND deleted_at IS NULL";
-        Add(command, "id", responseId);
-        Add(command, "conversation_id", conversationId);
+        command.AddParameter("id", responseId);
+        command.AddParameter("conversation_id", conversationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
@@ -108,7 +108,7 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
         await using (var command = connection.CreateCommand())
         {
             command.CommandText = $"SELECT {Columns} FROM responses WHERE conversation_id = @conversation_id";
-            Add(command, "conversation_id", conversationId);
+            command.AddParameter("conversation_id", conversationId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -144,14 +144,6 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
         Error = reader.IsDBNull(12) ? null : JsonSerializer.Deserialize(reader.GetString(12), StoreJsonContext.Default.TurnError),
         ReasoningEffort = reader.IsDBNull(13) ? null : reader.GetString(13),
     };
-
-    private static void Add(DbCommand command, string name, object? value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        command.Parameters.Add(parameter);
-    }
 }
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
