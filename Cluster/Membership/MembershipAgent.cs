@@ -38,7 +38,7 @@ public sealed class SelfDeclaredDeadEventArgs(NodeAddress address, SelfDeathReas
 /// <see cref="MembershipOptions.DeathTimeout"/> by the database clock, and checks that it is itself still alive.
 /// Events are raised on the agent's own loop while it holds its lock: handlers must be quick and must not wait for the agent.
 /// </summary>
-public sealed class MembershipAgent : IAsyncDisposable
+public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
 {
     // Compare-and-swap conflicts only come from other membership writes, which are rare; this many in a row means something is wrong.
     private const int MaxWriteAttempts = 20;
