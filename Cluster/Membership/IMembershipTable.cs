@@ -12,23 +12,30 @@ public interface IMembershipTable
     Task<MembershipSnapshot> ReadAllAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Adds a row (start time and heartbeat = the database's now) and bumps the version, if the version is still
-    /// <paramref name="expectedVersion"/> and the incarnation has no row yet; otherwise changes nothing and returns false.
+    /// Adds a row (start time and heartbeat = the database's now, with the entry's <see cref="MembershipEntry.Metadata"/> and
+    /// <see cref="MembershipEntry.Load"/>) and bumps the version, if the version is still <paramref name="expectedVersion"/> and
+    /// the incarnation has no row yet; otherwise changes nothing and returns false.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The entry's load is negative or not finite.</exception>
     Task<bool> InsertRowAsync(MembershipEntry entry, long expectedVersion, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Replaces the row's status, endpoint and host name, bumping its ETag and the version, if the version is still
+    /// Replaces the row's status, endpoint, host name and metadata, bumping its ETag and the version, if the version is still
     /// <paramref name="expectedVersion"/>, the row's ETag is still <paramref name="expectedETag"/> and it is not dead;
-    /// otherwise changes nothing and returns false.
+    /// otherwise changes nothing and returns false. The row's load is kept (only heartbeats change it).
     /// </summary>
     Task<bool> UpdateRowAsync(MembershipEntry entry, long expectedETag, long expectedVersion, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Sets the row's heartbeat to the database's now. Changes neither the version nor the ETag. Returns false when the row is
-    /// missing or dead: the caller has been declared dead and must stop serving.
+    /// Sets the row's heartbeat to the database's now and its <see cref="MembershipEntry.Load"/> to <paramref name="load"/>.
+    /// Changes neither the version nor the ETag, so readers see new loads without a membership change being announced.
+    /// Returns false when the row is missing or dead: the caller has been declared dead and must stop serving.
     /// </summary>
-    Task<bool> UpdateHeartbeatAsync(NodeAddress address, CancellationToken cancellationToken = default);
+    /// <param name="address">The heartbeating incarnation.</param>
+    /// <param name="load">Its current load: 0 idle, 1 saturated, above 1 overloaded.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="load"/> is negative or not finite.</exception>
+    Task<bool> UpdateHeartbeatAsync(NodeAddress address, double load, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Marks the row dead and bumps the version, if the version is still <paramref name="expectedVersion"/>, the row is not dead

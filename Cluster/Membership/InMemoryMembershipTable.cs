@@ -22,6 +22,7 @@ public sealed class InMemoryMembershipTable(TimeProvider timeProvider) : IMember
     public Task<bool> InsertRowAsync(MembershipEntry entry, long expectedVersion, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        MembershipEntry.ValidateLoad(entry.Load, nameof(entry));
         lock (_lock)
         {
             if (_version != expectedVersion || _rows.ContainsKey(entry.Address))
@@ -46,14 +47,22 @@ public sealed class InMemoryMembershipTable(TimeProvider timeProvider) : IMember
                 return Task.FromResult(false);
             }
 
-            _rows[entry.Address] = row with { Status = entry.Status, Endpoint = entry.Endpoint, HostName = entry.HostName, ETag = row.ETag + 1 };
+            _rows[entry.Address] = row with
+            {
+                Status = entry.Status,
+                Endpoint = entry.Endpoint,
+                HostName = entry.HostName,
+                Metadata = entry.Metadata,
+                ETag = row.ETag + 1,
+            };
             _version++;
             return Task.FromResult(true);
         }
     }
 
-    public Task<bool> UpdateHeartbeatAsync(NodeAddress address, CancellationToken cancellationToken = default)
+    public Task<bool> UpdateHeartbeatAsync(NodeAddress address, double load, CancellationToken cancellationToken = default)
     {
+        MembershipEntry.ValidateLoad(load);
         lock (_lock)
         {
             if (!_rows.TryGetValue(address, out var row) || row.Status == NodeStatus.Dead)
@@ -61,7 +70,7 @@ public sealed class InMemoryMembershipTable(TimeProvider timeProvider) : IMember
                 return Task.FromResult(false);
             }
 
-            _rows[address] = row with { LastHeartbeat = timeProvider.GetUtcNow() };
+            _rows[address] = row with { LastHeartbeat = timeProvider.GetUtcNow(), Load = load };
             return Task.FromResult(true);
         }
     }

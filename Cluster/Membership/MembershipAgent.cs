@@ -3,8 +3,15 @@ using Microsoft.Extensions.Options;
 
 namespace OrleansCodex.Cluster.Membership;
 
-/// <summary>Who this node is in membership: its stable id, where peers reach it and the machine it runs on.</summary>
-public sealed record NodeIdentity(string NodeId, string Endpoint, string HostName);
+/// <summary>Who this node is in membership: its stable id, where peers reach it, the machine it runs on and what it declares for placement.</summary>
+/// <param name="NodeId">Stable across restarts; each process start is a new incarnation of it.</param>
+/// <param name="Endpoint">Where other nodes reach it (its internal URL).</param>
+/// <param name="HostName">The machine it runs on, for operators.</param>
+/// <param name="Metadata">
+/// What placement may match on (<see cref="MembershipEntry.Metadata"/>), e.g. <c>providers</c> = <c>codex,claude</c>; written when
+/// the node joins. Null means none.
+/// </param>
+public sealed record NodeIdentity(string NodeId, string Endpoint, string HostName, IReadOnlyDictionary<string, string>? Metadata = null);
 
 /// <summary>Why a node stopped being a member without leaving.</summary>
 public enum SelfDeathReason
@@ -34,9 +41,12 @@ public sealed class SelfDeclaredDeadEventArgs(NodeAddress address, SelfDeathReas
 /// Keeps one node in the membership table (Orleans' <c>MembershipAgent</c> and <c>MembershipTableManager</c>, with heartbeat-age
 /// failure detection instead of probes). <see cref="JoinAsync"/> inserts a new incarnation as Joining, marks older incarnations
 /// of the same node id dead, and goes Active; then every <see cref="MembershipOptions.HeartbeatPeriod"/> (on the injected
-/// <see cref="TimeProvider"/>) it heartbeats, reads the table, declares dead every peer whose heartbeat is older than
-/// <see cref="MembershipOptions.DeathTimeout"/> by the database clock, and checks that it is itself still alive.
-/// Events are raised on the agent's own loop while it holds its lock: handlers must be quick and must not wait for the agent.
+/// <see cref="TimeProvider"/>) it heartbeats (with the node's load from <see cref="INodeLoad"/>), reads the table, declares dead
+/// every peer whose heartbeat is older than <see cref="MembershipOptions.DeathTimeout"/> by the database clock, and checks that it
+/// is itself still alive. <see cref="Snapshot"/> is replaced by every read, so it shows current loads even though heartbeats do
+/// not change the version (and so do not raise <see cref="MembershipChanged"/>). Processes that do not join use a
+/// <see cref="MembershipObserver"/> instead. Events are raised on the agent's own loop while it holds its lock: handlers must be
+/// quick and must not wait for the agent.
 /// </summary>
 public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
 {
@@ -48,15 +58,31 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
     private readonly MembershipOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<MembershipAgent> _logger;
+    private readonly INodeLoad? _nodeLoad;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private NodeAddress? _address;
     private volatile MembershipSnapshot? _snapshot;
     private volatile int _status = -1;
     private int _selfDeathRaised;
+    private double _lastLoad;
+    private bool _loadFaultLogged;
     private Task _loop = Task.CompletedTask;
 
-    public MembershipAgent(IMembershipTable table, NodeIdentity identity, IOptions<MembershipOptions> options, TimeProvider timeProvider, ILogger<MembershipAgent> logger)
+    /// <summary>Creates the agent of one node; nothing is written until <see cref="JoinAsync"/>.</summary>
+    /// <param name="table">The cluster's membership table.</param>
+    /// <param name="identity">Who this node is.</param>
+    /// <param name="options">Cluster id, heartbeat period, death timeout.</param>
+    /// <param name="timeProvider">The node's clock, which drives the heartbeat timer (never used to judge heartbeat ages).</param>
+    /// <param name="logger">Where joins, deaths and failed rounds are logged.</param>
+    /// <param name="nodeLoad">Supplies the load sent with each heartbeat; null reports 0.</param>
+    public MembershipAgent(
+        IMembershipTable table,
+        NodeIdentity identity,
+        IOptions<MembershipOptions> options,
+        TimeProvider timeProvider,
+        ILogger<MembershipAgent> logger,
+        INodeLoad? nodeLoad = null)
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(identity);
@@ -69,6 +95,7 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
         _options = options.Value;
         _timeProvider = timeProvider;
         _logger = logger;
+        _nodeLoad = nodeLoad;
     }
 
     /// <summary>This process's incarnation; set by <see cref="JoinAsync"/>.</summary>
@@ -77,10 +104,13 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
     /// <summary>This node's status as last written or read; null before <see cref="JoinAsync"/>.</summary>
     public NodeStatus? Status => _status < 0 ? null : (NodeStatus)_status;
 
-    /// <summary>The latest membership read.</summary>
+    /// <summary>The latest membership read, replaced by every read (so loads are current); null before <see cref="JoinAsync"/>.</summary>
     public MembershipSnapshot? Snapshot => _snapshot;
 
-    /// <summary>Raised after a read that found a new table version (a join, a status change, a death): directory caches drop entries of dead nodes.</summary>
+    /// <summary>
+    /// Raised after a read that found a new table version (a join, a status change, a death): directory caches drop entries of
+    /// dead nodes. Not raised for heartbeats or load changes. A handler that throws is logged; the others still run.
+    /// </summary>
     public event EventHandler<MembershipSnapshot>? MembershipChanged;
 
     /// <summary>Raised once when this node finds itself dead or superseded; the host must stop serving at once (Orleans fails fast).</summary>
@@ -106,8 +136,12 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
                 // The database clock makes incarnations grow across restarts; +1 covers a clock that stepped back.
                 var newest = snapshot.Members.Where(m => m.Address.NodeId == _identity.NodeId).Select(m => m.Address.Incarnation).DefaultIfEmpty(0).Max();
                 var candidate = new NodeAddress(_identity.NodeId, Math.Max(snapshot.DatabaseNow.ToUnixTimeMilliseconds(), newest + 1));
-                var inserted = await _table.InsertRowAsync(
-                    new MembershipEntry(candidate, _identity.Endpoint, _identity.HostName, NodeStatus.Joining), snapshot.Version, cancellationToken).ConfigureAwait(false);
+                var entry = new MembershipEntry(candidate, _identity.Endpoint, _identity.HostName, NodeStatus.Joining)
+                {
+                    Metadata = _identity.Metadata ?? new Dictionary<string, string>(),
+                    Load = ReadLoad(),
+                };
+                var inserted = await _table.InsertRowAsync(entry, snapshot.Version, cancellationToken).ConfigureAwait(false);
                 if (inserted)
                 {
                     address = candidate;
@@ -135,8 +169,9 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
     }
 
     /// <summary>
-    /// One round of what the timer does every heartbeat period: heartbeat, read the table, notice own death, declare stale peers
-    /// dead. Exposed so the host (and tests) can refresh on demand, e.g. after a call failed against a peer.
+    /// One round of what the timer does every heartbeat period: heartbeat with the current load, read the table (replacing
+    /// <see cref="Snapshot"/>), notice own death, declare stale peers dead. Exposed so the host (and tests) can refresh on demand,
+    /// e.g. after a call failed against a peer.
     /// </summary>
     public async Task RefreshAsync(CancellationToken cancellationToken = default)
     {
@@ -149,7 +184,7 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
             }
 
             // A refused heartbeat means our row is dead or gone; the read below finds out which and raises the event.
-            await _table.UpdateHeartbeatAsync(Address, cancellationToken).ConfigureAwait(false);
+            await _table.UpdateHeartbeatAsync(Address, ReadLoad(), cancellationToken).ConfigureAwait(false);
             var snapshot = await ReadAndCheckAsync(cancellationToken).ConfigureAwait(false);
             if (snapshot is not null)
             {
@@ -248,6 +283,46 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
         }
     }
 
+    /// <summary>The load to report: the source's current value, or the last good one if the source fails or reports nonsense.</summary>
+    private double ReadLoad()
+    {
+        if (_nodeLoad is null)
+        {
+            return 0;
+        }
+
+        double load;
+        try
+        {
+            load = _nodeLoad.CurrentLoad;
+        }
+        catch (Exception ex)
+        {
+            LogLoadFault(ex, double.NaN);
+            return _lastLoad;
+        }
+
+        if (!double.IsFinite(load) || load < 0)
+        {
+            LogLoadFault(null, load);
+            return _lastLoad;
+        }
+
+        _lastLoad = load;
+        _loadFaultLogged = false;
+        return load;
+    }
+
+    private void LogLoadFault(Exception? exception, double value)
+    {
+        // Once per run of faults: the source is read every period and one warning says all there is to say.
+        if (!_loadFaultLogged)
+        {
+            _loadFaultLogged = true;
+            _logger.LoadSourceFailed(exception, value, _lastLoad);
+        }
+    }
+
     /// <summary>Reads the table, raises <see cref="MembershipChanged"/> on a new version, and returns null if this node is no longer alive.</summary>
     private async Task<MembershipSnapshot?> ReadAndCheckAsync(CancellationToken cancellationToken)
     {
@@ -256,7 +331,7 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
         _snapshot = snapshot;
         if (previous is null || previous.Version != snapshot.Version)
         {
-            Raise(MembershipChanged, snapshot);
+            MembershipEvents.Raise(this, MembershipChanged, snapshot, _logger);
         }
 
         var address = Address;
@@ -282,7 +357,7 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
         if (Interlocked.Exchange(ref _selfDeathRaised, 1) == 0)
         {
             _logger.SelfDeclaredDead(address, reason.Value, newer);
-            Raise(SelfDeclaredDead, new SelfDeclaredDeadEventArgs(address, reason.Value, newer));
+            MembershipEvents.Raise(this, SelfDeclaredDead, new SelfDeclaredDeadEventArgs(address, reason.Value, newer), _logger);
         }
 
         return null;
@@ -396,26 +471,6 @@ public sealed class MembershipAgent : IMembershipView, IAsyncDisposable
         throw new InvalidOperationException(
             $"Membership {operation} of node {_identity.NodeId} in cluster {_options.ClusterId} lost {MaxWriteAttempts} compare-and-swap rounds in a row.");
     }
-
-    private void Raise<T>(EventHandler<T>? handler, T args)
-    {
-        if (handler is null)
-        {
-            return;
-        }
-
-        foreach (var subscriber in handler.GetInvocationList().Cast<EventHandler<T>>())
-        {
-            try
-            {
-                subscriber(this, args);
-            }
-            catch (Exception ex)
-            {
-                _logger.EventHandlerFailed(ex, typeof(T).Name);
-            }
-        }
-    }
 }
 
 /// <summary>Membership log events; ids are stable so that operators can alert on them.</summary>
@@ -447,4 +502,13 @@ internal static partial class MembershipLog
 
     [LoggerMessage(EventId = 1208, Level = LogLevel.Error, Message = "A {EventType} handler threw; other handlers still ran")]
     public static partial void EventHandlerFailed(this ILogger logger, Exception exception, string eventType);
+
+    [LoggerMessage(EventId = 1209, Level = LogLevel.Warning, Message = "The node load source failed or reported {Load}, which is not a finite number of at least 0; heartbeats carry the last good load {LastLoad} until it recovers")]
+    public static partial void LoadSourceFailed(this ILogger logger, Exception? exception, double load, double lastLoad);
+
+    [LoggerMessage(EventId = 1210, Level = LogLevel.Information, Message = "Observing membership of cluster {ClusterId} (version {Version}, {ActiveCount} active members), reading every {Period}")]
+    public static partial void ObserverStarted(this ILogger logger, string clusterId, long version, int activeCount, TimeSpan period);
+
+    [LoggerMessage(EventId = 1211, Level = LogLevel.Warning, Message = "Reading the membership of cluster {ClusterId} failed; keeping the read of version {Version} and retrying next period")]
+    public static partial void ObserverReadFailed(this ILogger logger, Exception exception, string clusterId, long? version);
 }

@@ -1,11 +1,13 @@
 using System.Data.Common;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OrleansCodex.Cluster.Storage;
 
 namespace OrleansCodex.Cluster.Membership;
 
 /// <summary>
-/// The membership table in PostgreSQL (<c>cluster_version</c> + <c>cluster_members</c>, migration <c>cluster-002-membership</c>).
+/// The membership table in PostgreSQL (<c>cluster_version</c> + <c>cluster_members</c>, migrations <c>cluster-002-membership</c>
+/// and <c>cluster-004-membership-metadata</c>, which adds the <c>metadata</c> (<c>jsonb</c>) and <c>load</c> columns).
 /// Each change is one statement that bumps the version row only if it still has the expected version and changes the member
 /// row in the same statement, so there is nothing to roll back and no window between the check and the write.
 /// </summary>
@@ -48,15 +50,14 @@ public sealed class PostgresMembershipTable : IMembershipTable
                 continue;
             }
 
-            members.Add(new MembershipEntry(
-                new NodeAddress(reader.GetString(2), reader.GetInt64(3)),
-                reader.GetString(4),
-                reader.GetString(5),
-                Enum.Parse<NodeStatus>(reader.GetString(6)))
+            var address = new NodeAddress(reader.GetString(2), reader.GetInt64(3));
+            members.Add(new MembershipEntry(address, reader.GetString(4), reader.GetString(5), Enum.Parse<NodeStatus>(reader.GetString(6)))
             {
                 ETag = reader.GetInt64(7),
                 StartTime = reader.GetFieldValue<DateTimeOffset>(8),
                 LastHeartbeat = reader.GetFieldValue<DateTimeOffset>(9),
+                Metadata = ReadMetadata(reader.GetString(10), address),
+                Load = reader.GetDouble(11),
             });
         }
 
@@ -66,11 +67,14 @@ public sealed class PostgresMembershipTable : IMembershipTable
     public async Task<bool> InsertRowAsync(MembershipEntry entry, long expectedVersion, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        MembershipEntry.ValidateLoad(entry.Load, nameof(entry));
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = CreateRowCommand(connection, MembershipSql.Insert, entry.Address);
         command.AddParameter("endpoint", entry.Endpoint);
         command.AddParameter("host_name", entry.HostName);
         command.AddParameter("status", entry.Status.ToString());
+        command.AddParameter("metadata", MembershipJsonContext.SerializeMetadata(entry.Metadata));
+        command.AddParameter("load", entry.Load);
         command.AddParameter("expected_version", expectedVersion);
         try
         {
@@ -91,15 +95,18 @@ public sealed class PostgresMembershipTable : IMembershipTable
         command.AddParameter("endpoint", entry.Endpoint);
         command.AddParameter("host_name", entry.HostName);
         command.AddParameter("status", entry.Status.ToString());
+        command.AddParameter("metadata", MembershipJsonContext.SerializeMetadata(entry.Metadata));
         command.AddParameter("expected_etag", expectedETag);
         command.AddParameter("expected_version", expectedVersion);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not (null or DBNull);
     }
 
-    public async Task<bool> UpdateHeartbeatAsync(NodeAddress address, CancellationToken cancellationToken = default)
+    public async Task<bool> UpdateHeartbeatAsync(NodeAddress address, double load, CancellationToken cancellationToken = default)
     {
+        MembershipEntry.ValidateLoad(load);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = CreateRowCommand(connection, MembershipSql.Heartbeat, address);
+        command.AddParameter("load", load);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
@@ -121,6 +128,20 @@ public sealed class PostgresMembershipTable : IMembershipTable
         command.AddParameter("cluster_id", _clusterId);
         command.AddParameter("older_than", olderThan);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static IReadOnlyDictionary<string, string> ReadMetadata(string json, NodeAddress address)
+    {
+        try
+        {
+            return MembershipJsonContext.DeserializeMetadata(json);
+        }
+        catch (JsonException ex)
+        {
+            // Only this class writes the column; anything else was written by hand and must be fixed there.
+            throw new InvalidOperationException(
+                $"The membership row of {address} has metadata that is not a JSON object of strings: {json}", ex);
+        }
     }
 
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansCodex.Cluster.Membership;
 using OrleansCodex.Testing.Postgres;
@@ -33,12 +34,13 @@ public abstract class MembershipAgentTestsBase : IAsyncLifetime
         await Kit.DisposeAsync();
     }
 
-    private (MembershipAgent Agent, ManualTimeProvider Clock) NewAgent(string nodeId)
+    private (MembershipAgent Agent, ManualTimeProvider Clock) NewAgent(
+        string nodeId, IReadOnlyDictionary<string, string>? metadata = null, INodeLoad? nodeLoad = null, ILogger<MembershipAgent>? logger = null)
     {
         var clock = new ManualTimeProvider();
         var agent = new MembershipAgent(
-            Kit.Table, new NodeIdentity(nodeId, $"http://{nodeId}:5000", $"host-{nodeId}"), Kit.Options(_heartbeatPeriod, _deathTimeout), clock,
-            NullLogger<MembershipAgent>.Instance);
+            Kit.Table, new NodeIdentity(nodeId, $"http://{nodeId}:5000", $"host-{nodeId}", metadata), Kit.Options(_heartbeatPeriod, _deathTimeout), clock,
+            logger ?? NullLogger<MembershipAgent>.Instance, nodeLoad);
         _agents.Add(agent);
         return (agent, clock);
     }
@@ -50,18 +52,7 @@ public abstract class MembershipAgentTestsBase : IAsyncLifetime
         return node;
     }
 
-    private static Task<T> NextAsync<T>(Action<EventHandler<T>> subscribe, Func<T, bool> condition)
-    {
-        var seen = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        subscribe((_, args) =>
-        {
-            if (condition(args))
-            {
-                seen.TrySetResult(args);
-            }
-        });
-        return seen.Task.WaitAsync(_wait);
-    }
+    private static Task<T> NextAsync<T>(Action<EventHandler<T>> subscribe, Func<T, bool> condition) => Eventually.NextAsync(subscribe, condition);
 
     [Fact]
     public async Task Join_NewNode_InsertsActiveRowWithIncarnationAndStartsHeartbeating()
@@ -80,6 +71,113 @@ public abstract class MembershipAgentTestsBase : IAsyncLifetime
         Assert.Equal(NodeStatus.Active, agent.Status);
         // Insert as Joining, then Active: two membership changes.
         Assert.Equal(2, snapshot.Version);
+    }
+
+    [Fact]
+    public async Task Join_IdentityWithMetadata_WritesItAndKeepsItThroughStatusChanges()
+    {
+        var (agent, _) = NewAgent("a", new Dictionary<string, string> { ["providers"] = "codex,claude" });
+
+        await agent.JoinAsync().WaitAsync(_wait);
+        var joined = (await Kit.Table.ReadAllAsync()).Find(agent.Address)!;
+        await agent.BeginShutdownAsync().WaitAsync(_wait);
+        var shuttingDown = (await Kit.Table.ReadAllAsync()).Find(agent.Address)!;
+
+        var expected = new Dictionary<string, string> { ["providers"] = "codex,claude" };
+        Assert.Equal(NodeStatus.Active, joined.Status);
+        Assert.Equal(expected, joined.Metadata);
+        Assert.Equal(NodeStatus.ShuttingDown, shuttingDown.Status);
+        Assert.Equal(expected, shuttingDown.Metadata);
+        Assert.Equal(expected, agent.Snapshot!.Find(agent.Address)!.Metadata);
+    }
+
+    [Fact]
+    public async Task Join_NoMetadataNoLoadSource_WritesEmptyMetadataAndZeroLoad()
+    {
+        var (agent, _) = await JoinedAgentAsync("a");
+        await agent.RefreshAsync().WaitAsync(_wait);
+
+        var row = (await Kit.Table.ReadAllAsync()).Find(agent.Address)!;
+
+        Assert.Empty(row.Metadata);
+        Assert.Equal(0, row.Load);
+    }
+
+    [Fact]
+    public async Task Refresh_LoadSource_HeartbeatWritesCurrentLoadAndSnapshotShowsItWithoutVersionChangeOrEvent()
+    {
+        var load = new SettableNodeLoad { Load = 0.25 };
+        var (agent, _) = NewAgent("a", nodeLoad: load);
+        await agent.JoinAsync().WaitAsync(_wait);
+        var joined = await Kit.Table.ReadAllAsync();
+        var changes = 0;
+        agent.MembershipChanged += (_, _) => Interlocked.Increment(ref changes);
+
+        load.Load = 0.75;
+        await agent.RefreshAsync().WaitAsync(_wait);
+        var afterRefresh = await Kit.Table.ReadAllAsync();
+
+        // Inserted with the load of the moment it joined.
+        Assert.Equal(0.25, joined.Find(agent.Address)!.Load);
+        Assert.Equal(0.75, afterRefresh.Find(agent.Address)!.Load);
+        Assert.Equal(joined.Version, afterRefresh.Version);
+        Assert.Equal(joined.Find(agent.Address)!.ETag, afterRefresh.Find(agent.Address)!.ETag);
+        Assert.Equal(0.75, agent.Snapshot!.Find(agent.Address)!.Load);
+        Assert.Equal(0, changes);
+    }
+
+    [Fact]
+    public async Task Timer_PeerLoadChanges_SnapshotIsReplacedEveryPeriodWithoutMembershipChanged()
+    {
+        var (a, clockA) = await JoinedAgentAsync("a");
+        var bLoad = new SettableNodeLoad();
+        var (b, _) = NewAgent("b", nodeLoad: bLoad);
+        await b.JoinAsync().WaitAsync(_wait);
+        await a.RefreshAsync().WaitAsync(_wait);
+        var version = a.Snapshot!.Version;
+        var changes = 0;
+        a.MembershipChanged += (_, _) => Interlocked.Increment(ref changes);
+
+        bLoad.Load = 1.5;
+        await b.RefreshAsync().WaitAsync(_wait);
+        clockA.Advance(_heartbeatPeriod);
+        await Eventually.TrueAsync(() => a.Snapshot!.Find(b.Address)!.Load == 1.5, "a's snapshot shows b's new load");
+        await a.RefreshAsync().WaitAsync(_wait); // waits for the timer's round to finish (it holds the agent's lock)
+
+        Assert.Equal(version, a.Snapshot!.Version);
+        Assert.Equal(0, changes);
+    }
+
+    [Fact]
+    public async Task Refresh_LoadSourceThrowsOrReportsNonsense_StillHeartbeatsWithLastGoodLoadAndLogsOnce()
+    {
+        var load = new SettableNodeLoad { Load = 0.5 };
+        var logger = new RecordingLogger<MembershipAgent>();
+        var (agent, _) = NewAgent("a", nodeLoad: load, logger: logger);
+        await agent.JoinAsync().WaitAsync(_wait);
+
+        load.Throw = true;
+        await Kit.MoveHeartbeatBackAsync(agent.Address, TimeSpan.FromMinutes(1));
+        await agent.RefreshAsync().WaitAsync(_wait);
+        var afterThrow = await Kit.Table.ReadAllAsync();
+        load.Throw = false;
+        load.Load = double.NaN;
+        await agent.RefreshAsync().WaitAsync(_wait);
+        load.Load = -1;
+        await agent.RefreshAsync().WaitAsync(_wait);
+        var afterNonsense = await Kit.Table.ReadAllAsync();
+        load.Load = 0.9;
+        await agent.RefreshAsync().WaitAsync(_wait);
+        var recovered = await Kit.Table.ReadAllAsync();
+
+        Assert.True(afterThrow.HeartbeatAge(afterThrow.Find(agent.Address)!) < _deathTimeout);
+        Assert.Equal(0.5, afterThrow.Find(agent.Address)!.Load);
+        Assert.Equal(0.5, afterNonsense.Find(agent.Address)!.Load);
+        Assert.Equal(0.9, recovered.Find(agent.Address)!.Load);
+        Assert.Equal(NodeStatus.Active, recovered.Find(agent.Address)!.Status);
+        var warning = Assert.Single(logger.Entries, e => e.EventId.Id == 1209);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.IsType<InvalidOperationException>(warning.Exception);
     }
 
     [Fact]

@@ -49,6 +49,34 @@ public sealed class MembershipSchemaTests(PostgresDatabaseFixture postgres) : IC
         Assert.NotNull(duplicateGrain);
     }
 
+    [Theory]
+    [InlineData(DatabaseKind.Sqlite)]
+    [InlineData(DatabaseKind.Postgres)]
+    public async Task Migrations_EitherProvider_AddMetadataAndLoadColumnsThatDefaultToEmptyAndZero(DatabaseKind kind)
+    {
+        await using ClusterDatabase database = kind == DatabaseKind.Postgres
+            ? new PostgresClusterDatabase(await postgres.Server.CreateDatabaseAsync())
+            : new SqliteClusterDatabase(Path.Combine(_directory, "metadata.db"));
+
+        var applied = await MigrationRunnerTests.CreateRunner(database).MigrateAsync();
+        await ExecuteAsync(database, "INSERT INTO cluster_version (cluster_id, version) VALUES ('c', 0)");
+        // A row written by a node that predates the columns.
+        await ExecuteAsync(database,
+            "INSERT INTO cluster_members (cluster_id, node_id, incarnation, endpoint, host_name, status, etag, start_time, last_heartbeat) " +
+            "VALUES ('c', 'n', 1, 'http://n', 'h', 'Active', 1, '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')");
+        var notAnObject = await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(database,
+            "INSERT INTO cluster_members (cluster_id, node_id, incarnation, endpoint, host_name, status, etag, start_time, last_heartbeat, metadata) " +
+            "VALUES ('c', 'n', 2, 'http://n', 'h', 'Active', 1, '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', '[1, 2]')"));
+
+        Assert.Equal(["cluster-001-grain-state", "cluster-002-membership", "cluster-003-grain-directory", "cluster-004-membership-metadata"],
+            applied.Where(id => id.StartsWith("cluster-", StringComparison.Ordinal)));
+        Assert.Equal(1L, await CountAsync(database,
+            kind == DatabaseKind.Postgres
+                ? "SELECT count(*) FROM cluster_members WHERE metadata = '{}'::jsonb AND load = 0"
+                : "SELECT count(*) FROM cluster_members WHERE metadata = '{}' AND load = 0"));
+        Assert.NotNull(notAnObject);
+    }
+
     private static async Task ExecuteAsync(ClusterDatabase database, string sql)
     {
         await using var connection = await database.OpenConnectionAsync();

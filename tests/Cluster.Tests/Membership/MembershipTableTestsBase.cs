@@ -57,6 +57,49 @@ public abstract class MembershipTableTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InsertRow_WithMetadataAndLoad_ReadsBothBack()
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["providers"] = "codex,claude",
+            ["zone"] = "eu-west/\u00e4 \"quoted\" \\ {}",
+            [""] = "",
+        };
+
+        var inserted = await Table.InsertRowAsync(Entry("a", 1) with { Metadata = metadata, Load = 0.25 }, expectedVersion: 0);
+        var row = Assert.Single((await Table.ReadAllAsync()).Members);
+
+        Assert.True(inserted);
+        Assert.Equal(metadata, row.Metadata);
+        Assert.Equal(0.25, row.Load);
+    }
+
+    [Fact]
+    public async Task InsertRow_NoMetadata_ReadsBackEmptyMetadataAndZeroLoad()
+    {
+        Assert.True(await Table.InsertRowAsync(Entry("a", 1), expectedVersion: 0));
+
+        var row = Assert.Single((await Table.ReadAllAsync()).Members);
+
+        Assert.NotNull(row.Metadata);
+        Assert.Empty(row.Metadata);
+        Assert.Equal(0, row.Load);
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(-0.1)]
+    public async Task InsertRow_InvalidLoad_ThrowsAndChangesNothing(double load)
+    {
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Table.InsertRowAsync(Entry("a", 1) with { Load = load }, expectedVersion: 0));
+
+        var snapshot = await Table.ReadAllAsync();
+        Assert.Equal(0, snapshot.Version);
+        Assert.Empty(snapshot.Members);
+    }
+
+    [Fact]
     public async Task InsertRow_StaleVersion_ReturnsFalseAndChangesNothing()
     {
         Assert.True(await Table.InsertRowAsync(Entry("a", 1), expectedVersion: 0));
@@ -99,6 +142,44 @@ public abstract class MembershipTableTestsBase : IAsyncLifetime
         Assert.Equal("http://a:6000", after.Endpoint);
         Assert.Equal(row.ETag + 1, after.ETag);
         Assert.Equal(row.StartTime, after.StartTime);
+    }
+
+    [Fact]
+    public async Task UpdateRow_NewMetadata_ReplacesItWholeAndKeepsLoad()
+    {
+        Assert.True(await Table.InsertRowAsync(
+            Entry("a", 1) with { Metadata = new Dictionary<string, string> { ["providers"] = "codex", ["zone"] = "eu" } }, expectedVersion: 0));
+        var address = new NodeAddress("a", 1);
+        Assert.True(await Table.UpdateHeartbeatAsync(address, load: 0.75));
+        var read = await Table.ReadAllAsync();
+        var row = read.Find(address)!;
+
+        var updated = await Table.UpdateRowAsync(
+            row with { Status = NodeStatus.Active, Metadata = new Dictionary<string, string> { ["providers"] = "codex,claude" }, Load = 0 },
+            row.ETag, read.Version);
+        var snapshot = await Table.ReadAllAsync();
+
+        Assert.True(updated);
+        var after = snapshot.Find(address)!;
+        Assert.Equal(new Dictionary<string, string> { ["providers"] = "codex,claude" }, after.Metadata);
+        Assert.Equal(NodeStatus.Active, after.Status);
+        Assert.Equal(0.75, after.Load);
+        Assert.Equal(row.ETag + 1, after.ETag);
+        Assert.Equal(read.Version + 1, snapshot.Version);
+    }
+
+    [Fact]
+    public async Task ReadAll_UnchangedRowReadTwice_EntriesAreEqualIncludingMetadata()
+    {
+        Assert.True(await Table.InsertRowAsync(
+            Entry("a", 1) with { Metadata = new Dictionary<string, string> { ["providers"] = "codex,claude", ["zone"] = "eu" }, Load = 1.5 },
+            expectedVersion: 0));
+
+        var first = Assert.Single((await Table.ReadAllAsync()).Members);
+        var second = Assert.Single((await Table.ReadAllAsync()).Members);
+
+        Assert.Equal(first, second);
+        Assert.True(first == second);
     }
 
     [Fact]
@@ -214,7 +295,7 @@ public abstract class MembershipTableTestsBase : IAsyncLifetime
         var read = await Table.ReadAllAsync();
         var before = await Kit.DatabaseNowAsync();
 
-        var alive = await Table.UpdateHeartbeatAsync(address);
+        var alive = await Table.UpdateHeartbeatAsync(address, load: 0);
         var after = await Kit.DatabaseNowAsync();
         var snapshot = await Table.ReadAllAsync();
 
@@ -228,14 +309,53 @@ public abstract class MembershipTableTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UpdateIAmAlive_WithLoad_StoresEachLoadWithoutBumpingVersionOrETag()
+    {
+        Assert.True(await Table.InsertRowAsync(
+            Entry("a", 1, NodeStatus.Active) with { Metadata = new Dictionary<string, string> { ["providers"] = "codex" } }, expectedVersion: 0));
+        var address = new NodeAddress("a", 1);
+        var read = await Table.ReadAllAsync();
+
+        Assert.True(await Table.UpdateHeartbeatAsync(address, load: 0.5));
+        var half = await Table.ReadAllAsync();
+        Assert.True(await Table.UpdateHeartbeatAsync(address, load: 1.75));
+        var overloaded = await Table.ReadAllAsync();
+        Assert.True(await Table.UpdateHeartbeatAsync(address, load: 0));
+        var idle = await Table.ReadAllAsync();
+
+        Assert.Equal([0.5, 1.75, 0], new[] { half, overloaded, idle }.Select(s => s.Find(address)!.Load));
+        Assert.All(new[] { half, overloaded, idle }, s =>
+        {
+            Assert.Equal(read.Version, s.Version);
+            Assert.Equal(read.Find(address)!.ETag, s.Find(address)!.ETag);
+            Assert.Equal(read.Find(address)!.Metadata, s.Find(address)!.Metadata);
+        });
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(-1)]
+    public async Task UpdateIAmAlive_InvalidLoad_ThrowsAndChangesNothing(double load)
+    {
+        var address = await Kit.AddMemberAsync("a");
+        Assert.True(await Table.UpdateHeartbeatAsync(address, load: 0.5));
+        var read = await Table.ReadAllAsync();
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Table.UpdateHeartbeatAsync(address, load));
+
+        Assert.Equal(read.Find(address), (await Table.ReadAllAsync()).Find(address));
+    }
+
+    [Fact]
     public async Task UpdateIAmAlive_DeadOrMissingRow_ReturnsFalse()
     {
         var address = await Kit.AddMemberAsync("a");
         await Kit.DeclareDeadAsync(address);
         var read = await Table.ReadAllAsync();
 
-        var dead = await Table.UpdateHeartbeatAsync(address);
-        var missing = await Table.UpdateHeartbeatAsync(new NodeAddress("never-joined", 1));
+        var dead = await Table.UpdateHeartbeatAsync(address, load: 0.5);
+        var missing = await Table.UpdateHeartbeatAsync(new NodeAddress("never-joined", 1), load: 0.5);
 
         Assert.False(dead);
         Assert.False(missing);

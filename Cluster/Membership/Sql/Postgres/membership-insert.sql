@@ -9,7 +9,7 @@ WITH bumped AS (
       WHERE cluster_id = @cluster_id AND node_id = @node_id AND incarnation = @incarnation)
   RETURNING version
 )
-INSERT INTO cluster_members (cluster_id, node_id, incarnation, endpoint, host_name, status, etag, start_time, last_heartbeat)
-SELECT @cluster_id, @node_id, @incarnation, @endpoint, @host_name, @status, 1, now(), now()
+INSERT INTO cluster_members (cluster_id, node_id, incarnation, endpoint, host_name, status, etag, start_time, last_heartbeat, metadata, load)
+SELECT @cluster_id, @node_id, @incarnation, @endpoint, @host_name, @status, 1, now(), now(), CAST(@metadata AS jsonb), @load
 FROM bumped
 RETURNING etag;

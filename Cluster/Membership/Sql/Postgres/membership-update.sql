@@ -1,4 +1,5 @@
--- Compare-and-swap on both the version row and the member's etag; a dead row is final and never updated.
+-- Compare-and-swap on both the version row and the member's etag; a dead row is final and never updated. The load is left
+-- alone: only heartbeats write it.
 WITH bumped AS (
   UPDATE cluster_version
   SET version = version + 1, modified_at = now()
@@ -10,7 +11,7 @@ WITH bumped AS (
   RETURNING version
 )
 UPDATE cluster_members AS m
-SET status = @status, endpoint = @endpoint, host_name = @host_name, etag = m.etag + 1
+SET status = @status, endpoint = @endpoint, host_name = @host_name, metadata = CAST(@metadata AS jsonb), etag = m.etag + 1
 FROM bumped
 WHERE m.cluster_id = @cluster_id AND m.node_id = @node_id AND m.incarnation = @incarnation
 RETURNING m.etag;
