@@ -13,11 +13,24 @@ public sealed class ClusterTransportOptions
     public string? Secret { get; set; }
 
     /// <summary>
-    /// How long a caller waits for a remote call's answer; for a streamed call, for the first item and then for each next item.
-    /// A call that times out has an unknown outcome (it may have run) and is never resubmitted.
+    /// How long a caller waits for a remote call's answer; for a streamed call, for each next line of the stream (an item or a keep-alive,
+    /// see <see cref="StreamKeepAliveInterval"/>), so a stream times out only when its target goes silent. A call that times out has an
+    /// unknown outcome (it may have run) and is never resubmitted.
     /// </summary>
     /// <value>30 seconds by default, as in Orleans.</value>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a node serving a streamed call may stay silent before it writes a keep-alive line: while the grain's stream produces
+    /// nothing (a long tool run, or the call queued behind other turns of the grain before it starts), the serving node writes
+    /// <c>{"keepAlive":true}</c> after each such interval, and every line resets the caller's <see cref="CallTimeout"/>. A streamed call
+    /// therefore times out only when the target goes silent (hung node, connection lost without a reset), however long the grain is
+    /// quiet. The first keep-alive also commits the response: a call failing before its first item and before this interval is a plain
+    /// error response, a later failure is reported in the stream. Must be shorter than <see cref="CallTimeout"/>, and since the serving
+    /// node's interval has to beat the calling node's timeout, both settings should be the same on every node.
+    /// </summary>
+    /// <value>10 seconds by default.</value>
+    public TimeSpan StreamKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long opening a connection to another node may take before the node counts as unavailable (the call was not sent).</summary>
     /// <value>5 seconds by default (Orleans' <c>OpenConnectionTimeout</c>).</value>
@@ -63,6 +76,13 @@ internal sealed class ClusterTransportOptionsValidator : IValidateOptions<Cluste
 
         RequirePositive(errors, nameof(ClusterTransportOptions.CallTimeout), options.CallTimeout);
         RequirePositive(errors, nameof(ClusterTransportOptions.ConnectTimeout), options.ConnectTimeout);
+        RequirePositive(errors, nameof(ClusterTransportOptions.StreamKeepAliveInterval), options.StreamKeepAliveInterval);
+        if (options.CallTimeout > TimeSpan.Zero && options.StreamKeepAliveInterval > TimeSpan.Zero && options.StreamKeepAliveInterval >= options.CallTimeout)
+        {
+            errors.Add($"{Setting(nameof(ClusterTransportOptions.StreamKeepAliveInterval))} ('{options.StreamKeepAliveInterval}') must be shorter than " +
+                $"{Setting(nameof(ClusterTransportOptions.CallTimeout))} ('{options.CallTimeout}'), or a quiet stream would time out between keep-alives.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -39,10 +39,18 @@ internal sealed class GrainCallServer(
     IServiceProvider services,
     GrainCallResolver resolver,
     LocalGrainInvoker invoker,
+    IOptions<ClusterTransportOptions> options,
     IOptions<GrainCallSerializationOptions> serialization,
+    TimeProvider timeProvider,
     ILogger<GrainCallServer> logger)
 {
     private static readonly MethodInfo _streamDefinition = typeof(GrainCallServer).GetMethod(nameof(StreamAsync), BindingFlags.NonPublic | BindingFlags.Instance)!;
+
+    private static readonly StreamLine _keepAlive = new() { KeepAlive = true };
+
+    private static readonly StreamLine _end = new() { End = true };
+
+    private readonly TimeSpan _keepAliveInterval = options.Value.StreamKeepAliveInterval;
 
     private readonly ConcurrentDictionary<GrainMethod, Func<HttpContext, GrainId, GrainMethod, object?[], Task>> _streamers = new();
     private readonly JsonSerializerOptions _serializerOptions = serialization.Value.SerializerOptions;
@@ -205,36 +213,85 @@ internal sealed class GrainCallServer(
     private Func<HttpContext, GrainId, GrainMethod, object?[], Task> CreateStreamer(GrainMethod method) =>
         _streamDefinition.MakeGenericMethod(method.ResultType!).CreateDelegate<Func<HttpContext, GrainId, GrainMethod, object?[], Task>>(this);
 
+    /// <summary>
+    /// Runs a streamed call, writing one NDJSON line per item and then the end (or the error). One loop does all the writing and is the
+    /// only one to move the grain's enumerator; while a move is pending it wakes up every <see cref="ClusterTransportOptions.StreamKeepAliveInterval"/>
+    /// to write a keep-alive line, so that the caller's per-line timeout measures whether this node is alive, not how quiet the grain is.
+    /// </summary>
     private async Task StreamAsync<T>(HttpContext context, GrainId grainId, GrainMethod method, object?[] args)
     {
         var aborted = context.RequestAborted;
-        await using var items = invoker.InvokeStreamAsync<T>(grainId, method, args, aborted).GetAsyncEnumerator(aborted);
-        bool more;
+        // The grain's enumeration gets its own source so that leaving with a move still pending (the caller went away while the grain was
+        // quiet) can end it before the enumerator is disposed; an enumerator must not be disposed while it moves.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var items = invoker.InvokeStreamAsync<T>(grainId, method, args, stop.Token).GetAsyncEnumerator(stop.Token);
+        var next = items.MoveNextAsync().AsTask();
+        var started = false;
         try
         {
-            // The status waits for the first item, so that a call failing before any item (activation, argument checks) is a plain error.
-            more = await items.MoveNextAsync();
-        }
-        catch (Exception) when (aborted.IsCancellationRequested)
-        {
-            return;
-        }
-        catch (Exception ex)
-        {
-            await WriteErrorAsync(context, StatusFor(ex), RemoteExceptions.ToRemote(ex));
-            return;
-        }
-
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = TransportProtocol.NdjsonContentType;
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var body = context.Response.BodyWriter;
-        var buffer = new ArrayBufferWriter<byte>();
-        using var json = new Utf8JsonWriter(buffer, TransportProtocol.LineWriterOptions);
-        try
-        {
-            while (more)
+            var body = context.Response.BodyWriter;
+            var buffer = new ArrayBufferWriter<byte>();
+            using var json = new Utf8JsonWriter(buffer, TransportProtocol.LineWriterOptions);
+            while (true)
             {
+                if (!next.IsCompleted)
+                {
+                    await ((Task)next).WaitAsync(_keepAliveInterval, timeProvider, aborted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    if (aborted.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    if (!next.IsCompleted)
+                    {
+                        // Quiet for a whole interval. Before the first item this commits the status: from here on, failures go in-band.
+                        if (!started)
+                        {
+                            Start(context);
+                            started = true;
+                        }
+
+                        await WriteLineAsync(body, _keepAlive, aborted);
+                        continue;
+                    }
+                }
+
+                bool more;
+                try
+                {
+                    more = await next;
+                }
+                catch (Exception) when (aborted.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    if (started)
+                    {
+                        await WriteLineAsync(body, new StreamLine { Error = RemoteExceptions.ToRemote(ex) }, aborted);
+                    }
+                    else
+                    {
+                        // Failed before any item and before the first keep-alive (activation, argument checks): a plain error response.
+                        await WriteErrorAsync(context, StatusFor(ex), RemoteExceptions.ToRemote(ex));
+                    }
+
+                    return;
+                }
+
+                if (!started)
+                {
+                    Start(context);
+                    started = true;
+                }
+
+                if (!more)
+                {
+                    await WriteLineAsync(body, _end, aborted);
+                    return;
+                }
+
                 buffer.ResetWrittenCount();
                 json.Reset();
                 try
@@ -254,24 +311,31 @@ internal sealed class GrainCallServer(
                 body.Write(buffer.WrittenSpan);
                 body.Write("\n"u8);
                 await body.FlushAsync(aborted);
-
-                try
-                {
-                    more = await items.MoveNextAsync();
-                }
-                catch (Exception ex) when (!aborted.IsCancellationRequested)
-                {
-                    await WriteLineAsync(body, new StreamLine { Error = RemoteExceptions.ToRemote(ex) }, aborted);
-                    return;
-                }
+                next = items.MoveNextAsync().AsTask();
             }
-
-            await WriteLineAsync(body, new StreamLine { End = true }, aborted);
         }
         catch (Exception) when (aborted.IsCancellationRequested)
         {
-            // The caller stopped reading; disposing the enumerator (above) ends the grain's enumeration and its turn.
+            // The caller stopped reading; ending and disposing the enumerator (below) ends the grain's enumeration and its turn.
         }
+        finally
+        {
+            if (!next.IsCompleted)
+            {
+                await stop.CancelAsync();
+                await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            await items.DisposeAsync();
+        }
+    }
+
+    /// <summary>Sets the streamed answer's status and content type; they are sent with the first line.</summary>
+    private static void Start(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = TransportProtocol.NdjsonContentType;
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
 
     private static async Task WriteLineAsync(PipeWriter body, StreamLine line, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -15,7 +16,8 @@ namespace OrleansCodex.Cluster.Transport;
 /// The calling side of node-to-node calls, shaped like <see cref="LocalGrainInvoker"/> plus the target node, so a grain reference can
 /// send a call to another node by choosing this invoker. Semantics as in Orleans: a timeout means the outcome is unknown and the call
 /// is never resubmitted; a node that cannot be reached fails the call at once with <see cref="SiloUnavailableException"/>; the
-/// caller's cancellation aborts the request, which cancels the call on the target node.
+/// caller's cancellation aborts the request, which cancels the call on the target node; calls in flight to a node incarnation that is
+/// declared dead fail with <see cref="SiloUnavailableException"/> once membership reports it (<see cref="AbortCallsTo"/>).
 /// </summary>
 internal sealed class RemoteGrainInvoker : IDisposable
 {
@@ -27,6 +29,9 @@ internal sealed class RemoteGrainInvoker : IDisposable
     private readonly RemoteExceptions _exceptions;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<RemoteGrainInvoker> _logger;
+
+    // Calls in flight per target incarnation, each by the source that aborts it when that incarnation is declared dead.
+    private readonly ConcurrentDictionary<NodeAddress, TargetCalls> _inFlight = new();
 
     public RemoteGrainInvoker(
         IOptions<ClusterTransportOptions> options,
@@ -68,8 +73,9 @@ internal sealed class RemoteGrainInvoker : IDisposable
 
         cancellationToken.ThrowIfCancellationRequested();
         using var request = CreateRequest(target, grainId, method, args);
+        using var call = Track(target.Address);
         using var timeout = new CancellationTokenSource(_options.CallTimeout, _timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, call.Aborted);
         RemoteError? failure;
         GrainCallResponse? answer = null;
         try
@@ -84,7 +90,7 @@ internal sealed class RemoteGrainInvoker : IDisposable
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
         {
-            throw TransportFailure(ex, target, grainId, method, cancellationToken, timeout.Token);
+            throw TransportFailure(ex, target, grainId, method, cancellationToken, call.Aborted, timeout.Token);
         }
 
         if (failure is not null)
@@ -104,7 +110,9 @@ internal sealed class RemoteGrainInvoker : IDisposable
 
     /// <summary>
     /// Calls a streaming method on <paramref name="target"/>. Nothing is sent until enumeration starts. <see cref="ClusterTransportOptions.CallTimeout"/>
-    /// bounds the wait for the first item and for each next item (time the caller spends between items does not count).
+    /// bounds the wait for each next line: an item, or a keep-alive that the target writes while the grain is quiet (see
+    /// <see cref="ClusterTransportOptions.StreamKeepAliveInterval"/>), so only a silent target times out. Time the caller spends between
+    /// items does not count.
     /// </summary>
     public async IAsyncEnumerable<T> InvokeStreamAsync<T>(
         RemoteNode target, GrainId grainId, GrainMethod method, object?[] args, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -116,8 +124,9 @@ internal sealed class RemoteGrainInvoker : IDisposable
 
         cancellationToken.ThrowIfCancellationRequested();
         using var request = CreateRequest(target, grainId, method, args);
+        using var call = Track(target.Address);
         using var timeout = new CancellationTokenSource(_options.CallTimeout, _timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, call.Aborted);
         var token = linked.Token;
 
         // Disposing the response (on completion, failure, cancellation or an early stop) closes the connection, cancelling the grain side.
@@ -131,6 +140,12 @@ internal sealed class RemoteGrainInvoker : IDisposable
         using var reader = new StreamReader(await Guard(response.Content.ReadAsStreamAsync(token)).ConfigureAwait(false), Encoding.UTF8);
         while (true)
         {
+            // Lines already buffered are not handed out once the caller cancelled or the target was declared dead.
+            if (cancellationToken.IsCancellationRequested || call.Aborted.IsCancellationRequested)
+            {
+                throw TransportFailure(new OperationCanceledException(token), target, grainId, method, cancellationToken, call.Aborted, timeout.Token);
+            }
+
             timeout.CancelAfter(_options.CallTimeout);
             var text = await Guard(reader.ReadLineAsync(token).AsTask()).ConfigureAwait(false);
             timeout.CancelAfter(Timeout.InfiniteTimeSpan);
@@ -147,6 +162,12 @@ internal sealed class RemoteGrainInvoker : IDisposable
 
             var line = JsonSerializer.Deserialize(text, TransportJsonContext.Default.StreamLine)
                 ?? throw new InvalidOperationException($"Node {target} sent an empty stream line for {method.Name}.");
+            if (line.KeepAlive == true)
+            {
+                // The target is alive and the grain quiet; the next read waits a full CallTimeout again.
+                continue;
+            }
+
             if (line.Error is not null)
             {
                 throw ToException(target, line.Error);
@@ -168,9 +189,95 @@ internal sealed class RemoteGrainInvoker : IDisposable
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
             {
-                throw TransportFailure(ex, target, grainId, method, cancellationToken, timeout.Token);
+                throw TransportFailure(ex, target, grainId, method, cancellationToken, call.Aborted, timeout.Token);
             }
         }
+    }
+
+    /// <summary>
+    /// Fails every call in flight to <paramref name="node"/> (task calls and streams, whether waiting for an answer or between stream
+    /// items) with <see cref="SiloUnavailableException"/>, as Orleans does once membership declares a silo dead: the connection is
+    /// dropped and the calls are not resubmitted, since they may or may not have run. Only that incarnation is affected; calls started
+    /// afterwards are not refused here (routing stops choosing a dead node). Safe to call from any thread, as often as membership changes.
+    /// </summary>
+    /// <returns>How many calls were aborted.</returns>
+    internal int AbortCallsTo(NodeAddress node)
+    {
+        if (!_inFlight.TryRemove(node, out var calls))
+        {
+            return 0;
+        }
+
+        CancellationTokenSource[] sources;
+        lock (calls)
+        {
+            calls.Closed = true;
+            sources = [.. calls.Sources];
+            calls.Sources.Clear();
+        }
+
+        // Cancelled outside the lock: cancellation runs the calls' callbacks inline, and a call ending removes itself under that lock.
+        var aborted = 0;
+        foreach (var source in sources)
+        {
+            try
+            {
+                source.Cancel();
+                aborted++;
+            }
+            catch (ObjectDisposedException)
+            {
+                // The call ended meanwhile.
+            }
+            catch (AggregateException)
+            {
+                // A callback of the call's own machinery threw; the call is cancelled all the same, and the others still need aborting.
+                aborted++;
+            }
+        }
+
+        if (aborted > 0)
+        {
+            _logger.CallsAborted(aborted, node);
+        }
+
+        return aborted;
+    }
+
+    /// <summary>Registers a call to <paramref name="target"/> so that <see cref="AbortCallsTo"/> can fail it; disposing unregisters it.</summary>
+    private InFlightCall Track(NodeAddress target)
+    {
+        var source = new CancellationTokenSource();
+        while (true)
+        {
+            var calls = _inFlight.GetOrAdd(target, static _ => new TargetCalls());
+            lock (calls)
+            {
+                if (!calls.Closed)
+                {
+                    calls.Sources.Add(source);
+                    return new InFlightCall(this, target, calls, source);
+                }
+            }
+
+            // Closed by an abort or by its last call ending, and being removed: help remove it, then register in a fresh set.
+            _inFlight.TryRemove(KeyValuePair.Create(target, calls));
+        }
+    }
+
+    private void Untrack(NodeAddress target, TargetCalls calls, CancellationTokenSource source)
+    {
+        lock (calls)
+        {
+            if (calls.Sources.Remove(source) && calls.Sources.Count == 0)
+            {
+                // The last call to this target: drop the entry, so that departed incarnations do not accumulate.
+                calls.Closed = true;
+                _inFlight.TryRemove(KeyValuePair.Create(target, calls));
+            }
+        }
+
+        source.Dispose();
     }
 
     /// <summary>A null result (JSON <c>null</c> or absent), which only reference and nullable types can take.</summary>
@@ -241,11 +348,18 @@ internal sealed class RemoteGrainInvoker : IDisposable
         return _exceptions.ToException(error);
     }
 
-    private Exception TransportFailure(Exception exception, RemoteNode target, GrainId grainId, GrainMethod method, CancellationToken cancellationToken, CancellationToken timeout)
+    private Exception TransportFailure(
+        Exception exception, RemoteNode target, GrainId grainId, GrainMethod method, CancellationToken cancellationToken, CancellationToken aborted, CancellationToken timeout)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             return new OperationCanceledException($"The call of {method.Name} on {grainId} at node {target} was cancelled by the caller.", exception, cancellationToken);
+        }
+
+        if (aborted.IsCancellationRequested)
+        {
+            return new SiloUnavailableException(
+                $"Node {target} was declared dead during the call of {method.Name} on {grainId}; the call may or may not have run and is not resubmitted.");
         }
 
         if (timeout.IsCancellationRequested)
@@ -268,4 +382,20 @@ internal sealed class RemoteGrainInvoker : IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>The calls in flight to one target incarnation; guarded by locking the instance. A closed set is being removed and takes no more calls.</summary>
+    private sealed class TargetCalls
+    {
+        public HashSet<CancellationTokenSource> Sources { get; } = [];
+
+        public bool Closed { get; set; }
+    }
+
+    /// <summary>One registered call: <see cref="Aborted"/> is cancelled when its target is declared dead; disposing unregisters it.</summary>
+    private sealed class InFlightCall(RemoteGrainInvoker owner, NodeAddress target, TargetCalls calls, CancellationTokenSource source) : IDisposable
+    {
+        public CancellationToken Aborted { get; } = source.Token;
+
+        public void Dispose() => owner.Untrack(target, calls, source);
+    }
 }

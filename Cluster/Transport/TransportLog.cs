@@ -17,4 +17,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Node {Target} refused this node's cluster secret")]
     public static partial void SecretRefused(this ILogger logger, NodeAddress target);
+
+    [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Aborted {Count} call(s) in flight to node {Target}, declared dead; their outcome is unknown")]
+    public static partial void CallsAborted(this ILogger logger, int count, NodeAddress target);
 }

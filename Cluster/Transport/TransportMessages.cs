@@ -38,8 +38,9 @@ internal sealed record GrainCallResponse
 }
 
 /// <summary>
-/// One NDJSON line of a streamed call: an item, or the terminal <c>{"end":true}</c> or <c>{"error":…}</c>. Items are wrapped so that an
-/// item that happens to have an <c>end</c> or <c>error</c> property is never taken for the end of the stream.
+/// One NDJSON line of a streamed call: an item, a <c>{"keepAlive":true}</c> written while the grain is quiet, or the terminal
+/// <c>{"end":true}</c> or <c>{"error":…}</c>. Items are wrapped so that an item that happens to have an <c>end</c>, <c>error</c> or
+/// <c>keepAlive</c> property is never taken for anything else.
 /// </summary>
 internal sealed record StreamLine
 {
@@ -47,6 +48,12 @@ internal sealed record StreamLine
     public JsonElement? Item { get; init; }
 
     public bool? End { get; init; }
+
+    /// <summary>
+    /// True on a line that carries nothing but shows the serving node is alive (see <see cref="ClusterTransportOptions.StreamKeepAliveInterval"/>);
+    /// the caller skips it and restarts its wait for the next line.
+    /// </summary>
+    public bool? KeepAlive { get; init; }
 
     public RemoteError? Error { get; init; }
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Net;
 using OrleansCodex.Cluster.Tests.Runtime;
 using Xunit;
 
@@ -81,5 +83,40 @@ public sealed class RemoteGrainStreamTests(TwoNodeFixture nodes) : IClassFixture
 
         Assert.Equal([1], received);
         Assert.Equal("stream failed", error.Message);
+    }
+
+    [Fact]
+    public async Task Endpoint_StreamFailsBeforeFirstItemAndKeepAliveInterval_AnswersPlainErrorStatus()
+    {
+        using var client = new HttpClient { Timeout = TestTimeouts.Wait };
+
+        using var response = await TransportTestNode.PostCallAsync(client, B, "early-failure", B.Method(nameof(IRemoteTestGrain.FailStreamAfter)), 0);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("stream failed after 0 ms", body);
+    }
+
+    [Fact]
+    public async Task InvokeStreamAsync_TargetKeepAliveIntervalLongerThanCallTimeout_ThrowsTimeoutAndCancelsGrain()
+    {
+        // The target writes keep-alives every 10 s (the default); a caller waiting only 500 ms for a line sees a silent target.
+        using var invoker = TransportTestNode.CreateInvoker(callTimeout: TimeSpan.FromMilliseconds(500));
+        var stream = invoker.InvokeStreamAsync<int>(B.AsTarget, TransportTestNode.Grain("too-quiet"), A.Method(nameof(IRemoteTestGrain.ProduceSlowly)),
+            [1, 5000, CancellationToken.None], CancellationToken.None);
+        var watch = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(async () =>
+        {
+            await foreach (var _ in stream.WithCancellation(new CancellationTokenSource(TestTimeouts.Wait).Token))
+            {
+            }
+        });
+
+        watch.Stop();
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(2.5));
+        Assert.Contains("Cluster:CallTimeout", error.Message);
+        await B.Probe.WhenRecorded("stream-cancelled:too-quiet");
     }
 }

@@ -53,6 +53,29 @@ public sealed class TransportOptionsTests
 
         Assert.Equal(TimeSpan.FromSeconds(30), options.CallTimeout);
         Assert.Equal(TimeSpan.FromSeconds(5), options.ConnectTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.StreamKeepAliveInterval);
+    }
+
+    [Theory]
+    [InlineData("00:00:00", "Cluster:StreamKeepAliveInterval must be a positive time span (e.g. 00:00:30), not '00:00:00'.")]
+    [InlineData("-00:00:05", "Cluster:StreamKeepAliveInterval must be a positive time span (e.g. 00:00:30), not '-00:00:05'.")]
+    [InlineData("00:00:30", "Cluster:StreamKeepAliveInterval ('00:00:30') must be shorter than Cluster:CallTimeout ('00:00:30'), or a quiet stream would time out between keep-alives.")]
+    [InlineData("00:01:00", "Cluster:StreamKeepAliveInterval ('00:01:00') must be shorter than Cluster:CallTimeout ('00:00:30'), or a quiet stream would time out between keep-alives.")]
+    public async Task TransportOptions_KeepAliveNotPositiveOrNotShorterThanCallTimeout_StartFailsNamingIt(string interval, string expected)
+    {
+        using var host = Build(new() { ["Cluster:Secret"] = "0123456789abcdef", ["Cluster:StreamKeepAliveInterval"] = interval });
+
+        var error = await Assert.ThrowsAnyAsync<OptionsValidationException>(() => host.StartAsync(new CancellationTokenSource(TestTimeouts.Wait).Token));
+
+        Assert.Equal([expected], error.Failures);
+    }
+
+    [Fact]
+    public void TransportOptions_KeepAliveShorterThanCallTimeout_Valid()
+    {
+        var options = new ClusterTransportOptions { Secret = "0123456789abcdef", CallTimeout = TimeSpan.FromSeconds(1.5), StreamKeepAliveInterval = TimeSpan.FromMilliseconds(300) };
+
+        Assert.True(new ClusterTransportOptionsValidator().Validate(null, options).Succeeded);
     }
 
     [Fact]

@@ -30,6 +30,12 @@ public interface IRemoteTestGrain : IGrainWithStringKey
     IAsyncEnumerable<int> Produce(int count, CancellationToken cancellationToken = default);
 
     IAsyncEnumerable<int> ProduceThenThrow();
+
+    /// <summary>Waits <paramref name="delayMilliseconds"/> before each of <paramref name="count"/> items, writing nothing meanwhile.</summary>
+    IAsyncEnumerable<int> ProduceSlowly(int count, int delayMilliseconds, CancellationToken cancellationToken = default);
+
+    /// <summary>Waits <paramref name="delayMilliseconds"/>, then throws before its first item.</summary>
+    IAsyncEnumerable<int> FailStreamAfter(int delayMilliseconds);
 }
 
 public sealed class RemoteTestGrain(GrainProbe probe, ILocalNodeIdentity identity) : Grain, IRemoteTestGrain
@@ -118,5 +124,35 @@ public sealed class RemoteTestGrain(GrainProbe probe, ILocalNodeIdentity identit
         yield return 1;
         await Task.Yield();
         throw new InvalidOperationException("stream failed");
+    }
+
+    public async IAsyncEnumerable<int> ProduceSlowly(int count, int delayMilliseconds, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var key = Key;
+        probe.Record($"stream-started:{key}");
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await Task.Delay(delayMilliseconds, cancellationToken);
+                yield return i;
+            }
+        }
+        finally
+        {
+            probe.Record(cancellationToken.IsCancellationRequested ? $"stream-cancelled:{key}" : $"stream-ended:{key}");
+        }
+    }
+
+    public async IAsyncEnumerable<int> FailStreamAfter(int delayMilliseconds)
+    {
+        await Task.Delay(delayMilliseconds);
+        // Always true; the unreachable yield below is what makes this method an iterator.
+        if (delayMilliseconds >= 0)
+        {
+            throw new InvalidOperationException($"stream failed after {delayMilliseconds} ms");
+        }
+
+        yield break;
     }
 }

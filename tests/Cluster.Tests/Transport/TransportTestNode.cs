@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -86,6 +88,30 @@ internal sealed class TransportTestNode : IAsyncDisposable
             TimeProvider.System,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<RemoteGrainInvoker>.Instance);
 
+    /// <summary>
+    /// Posts a call to <paramref name="target"/> with a plain <see cref="HttpClient"/> (right secret and incarnation), for looking at
+    /// the wire format; <paramref name="args"/> leave out the cancellation token.
+    /// </summary>
+    public static async Task<HttpResponseMessage> PostCallAsync(HttpClient client, TransportTestNode target, string key, GrainMethod method, params object?[] args)
+    {
+        var body = JsonSerializer.Serialize(new
+        {
+            grainType = Grain(key).Type,
+            grainKey = key,
+            @interface = GrainCallResolver.InterfaceName(method.Method),
+            method = GrainCallResolver.Signature(method.Method),
+            arguments = args,
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(target.Endpoint, "/_cluster/v1/calls"))
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Cluster-Secret", Secret);
+        request.Headers.Add("X-Cluster-Target-Node", target.Address.NodeId);
+        request.Headers.Add("X-Cluster-Target-Incarnation", target.Address.Incarnation.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    }
+
     /// <summary>A loopback port nothing listens on (bound, then released).</summary>
     public static Uri UnusedEndpoint()
     {
@@ -120,16 +146,19 @@ internal sealed class TransportTestNode : IAsyncDisposable
 }
 
 /// <summary>Two nodes, shared by the tests of a class (each test uses its own grain keys).</summary>
-public sealed class TwoNodeFixture : Xunit.IAsyncLifetime
+public class TwoNodeFixture : Xunit.IAsyncLifetime
 {
     internal TransportTestNode A { get; private set; } = null!;
 
     internal TransportTestNode B { get; private set; } = null!;
 
+    /// <summary>Settings of both nodes besides the defaults of <see cref="TransportTestNode.StartAsync"/>.</summary>
+    protected virtual IDictionary<string, string?>? Settings => null;
+
     public async Task InitializeAsync()
     {
-        A = await TransportTestNode.StartAsync(new NodeAddress("node-a", 1));
-        B = await TransportTestNode.StartAsync(new NodeAddress("node-b", 2));
+        A = await TransportTestNode.StartAsync(new NodeAddress("node-a", 1), Settings);
+        B = await TransportTestNode.StartAsync(new NodeAddress("node-b", 2), Settings);
     }
 
     public async Task DisposeAsync()
