@@ -1,14 +1,26 @@
 using OrleansCodex.Api.Hosting;
+using OrleansCodex.Api.Options;
+using OrleansCodex.Cluster.Hosting;
 using OrleansCodex.Silo.Hosting;
 
 // Settings ship next to the binary; the working directory is where data goes (Storage:DataDirectory is relative to it).
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
-builder.AddOrleansCodexSilo();
+// Api:CoHostSilo (default true) runs the grains in this process; false makes it a pure client of a Postgres cluster's silos.
+if (builder.Configuration.GetValue($"{ApiOptions.SectionName}:{nameof(ApiOptions.CoHostSilo)}", defaultValue: true))
+{
+    builder.AddOrleansCodexSilo();
+}
+else
+{
+    builder.AddOrleansCodexClient();
+}
+
 builder.AddOpenAiApi();
 
 var app = builder.Build();
 
+app.MapClusterEndpoints();
 app.MapOpenAiApi();
 
 app.Run();

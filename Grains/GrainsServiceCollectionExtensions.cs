@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OrleansCodex.Cluster.Hosting;
+using OrleansCodex.Cluster.Membership;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
 using OrleansCodex.Grains.Workers;
@@ -30,8 +31,13 @@ public static class GrainsServiceCollectionExtensions
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
 
+        var served = ServedProviders.Parse(configuration[ServedProviders.SettingName]);
+        services.TryAddSingleton(served);
+        services.Configure<NodeMetadataOptions>(served.Publish);
+
         services.TryAddSingleton<ConversationStore>();
         services.TryAddSingleton<CliWorkerPool>();
+        services.TryAddSingleton<INodeLoad>(sp => sp.GetRequiredService<CliWorkerPool>());
         services.AddCliProviders(configuration);
         return services;
     }

@@ -1,3 +1,4 @@
+using OrleansCodex.Cluster.Hosting;
 using OrleansCodex.Silo.Hosting;
 
 namespace OrleansCodex.Silo;
@@ -11,6 +12,9 @@ internal static class SiloProgram
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddOrleansCodexSilo();
         await using var app = builder.Build();
+        app.MapClusterEndpoints();
+        // For orchestrators: answers once the host has started (migrations applied); the cluster join follows right after.
+        app.MapGet("/health", () => Results.Json(new { status = "ok" }));
         await app.RunAsync();
     }
 }

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using OrleansCodex.Api.Json;
+using OrleansCodex.Api.Turns;
+using OrleansCodex.Cluster;
 using OrleansCodex.Grains.Conversations;
 
 namespace OrleansCodex.Api.Errors;
@@ -7,6 +9,9 @@ namespace OrleansCodex.Api.Errors;
 /// <summary>The one place that maps failures (exceptions, bare status codes, turn errors) onto OpenAI's error envelope.</summary>
 public static class OpenAiErrors
 {
+    /// <summary>A moved conversation is usually served again within seconds (failure detection takes at most 4 s by default).</summary>
+    private const int NodeRetryAfterSeconds = 5;
+
     /// <summary>The error for an exception: known shapes keep theirs, anything unexpected is a 500 without details.</summary>
     public static OpenAiException FromException(Exception exception) => exception switch
     {
@@ -16,6 +21,7 @@ public static class OpenAiErrors
         BadHttpRequestException bad =>
             new(bad.StatusCode, "The request could not be read: " + bad.Message, OpenAiErrorTypes.InvalidRequest),
         JsonException json => OpenAiException.InvalidRequest(JsonMessage(json), JsonParam(json), "invalid_json"),
+        SiloUnavailableException or DuplicateActivationException or TimeoutException => FromTurnError(TurnOutcome.FromException(exception), NodeRetryAfterSeconds),
         _ => new(StatusCodes.Status500InternalServerError, "The server had an error while processing your request.", OpenAiErrorTypes.Server, null, "server_error"),
     };
 

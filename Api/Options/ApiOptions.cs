@@ -21,4 +21,11 @@ public sealed class ApiOptions
     /// <summary>The <c>Retry-After</c> sent with 429 and 503 answers, in seconds.</summary>
     /// <value>30 seconds by default.</value>
     public int RetryAfterSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Whether this process also hosts grains (a silo, running the CLIs) or is a pure client of a cluster's silos
+    /// (needs <c>Cluster:Mode</c> = <c>Postgres</c>). Read once at start-up.
+    /// </summary>
+    /// <value>True by default: one process is the whole service.</value>
+    public bool CoHostSilo { get; set; } = true;
 }

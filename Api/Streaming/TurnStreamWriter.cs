@@ -42,11 +42,12 @@ public abstract class TurnStreamWriter(SseWriter sse)
         {
             return TurnOutcome.ClientGone;
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // A broken grain call after the first byte: the status is committed, so the failure goes into the stream.
-            await FailAsync(TurnOutcome.Broken, cancellationToken);
-            return TurnOutcome.Failed(TurnOutcome.Broken);
+            var error = TurnOutcome.FromException(ex);
+            await FailAsync(error, cancellationToken);
+            return TurnOutcome.Failed(error);
         }
 
         await FailAsync(TurnOutcome.Broken, cancellationToken);

@@ -53,8 +53,12 @@ public sealed class TurnGateway(IServiceProvider services, IOptions<ApiOptions> 
 
     public IConversationGrain Conversation(string conversationId) => GrainFactory().GetGrain<IConversationGrain>(conversationId);
 
-    public TurnSession Start(string conversationId, TurnRequest request, CancellationToken cancellationToken) =>
-        TurnSession.Start(token => Conversation(conversationId).RunTurn(request, token), timeProvider, cancellationToken);
+    public TurnSession Start(string conversationId, TurnRequest request, CancellationToken cancellationToken)
+    {
+        // In a cluster, a new conversation is placed on a node that serves the model's CLI.
+        RequestContext.Set(ModelRouting.ProviderRequestContextKey, ModelRouting.ProviderName(ModelRouting.ProviderFor(request.Model)));
+        return TurnSession.Start(token => Conversation(conversationId).RunTurn(request, token), timeProvider, cancellationToken);
+    }
 
     public OpenAiException ErrorOf(TurnError error) => OpenAiErrors.FromTurnError(error, options.Value.RetryAfterSeconds);
 

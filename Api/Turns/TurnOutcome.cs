@@ -1,3 +1,4 @@
+using OrleansCodex.Cluster;
 using OrleansCodex.Grains.Conversations;
 
 namespace OrleansCodex.Api.Turns;
@@ -14,4 +15,14 @@ public sealed record TurnOutcome(string Status, string? ErrorCode = null)
 
     /// <summary>The error used when a turn's stream ends without a terminal event or throws.</summary>
     public static readonly TurnError Broken = new(TurnErrorCodes.ServerError, "The turn ended without a result. Please retry.");
+
+    /// <summary>The error a grain call's exception stands for: the cluster's node and timeout failures keep their meaning, the rest is <see cref="Broken"/>.</summary>
+    public static TurnError FromException(Exception exception) => exception switch
+    {
+        SiloUnavailableException or DuplicateActivationException => new(TurnErrorCodes.NodeUnavailable,
+            "The server node running this conversation became unavailable; the turn may not have finished. Retry it (the conversation continues on another node)."),
+        TimeoutException => new(TurnErrorCodes.Timeout,
+            "The server node running this conversation stopped answering; the turn may not have finished. Retry it."),
+        _ => Broken,
+    };
 }

@@ -23,6 +23,30 @@ public sealed class GrainTypeAttribute(string name) : Attribute
     public string Name { get; } = name;
 }
 
-/// <summary>The grain is always activated on the calling node, like a grain next to a node-local resource.</summary>
+/// <summary>
+/// The grain is always activated on the calling node, one activation per node and key, never registered in the grain directory:
+/// for grains that stand for a node-local resource such as a process (like Orleans' <c>[StatelessWorker]</c> with one activation).
+/// </summary>
 [AttributeUsage(AttributeTargets.Class)]
 public sealed class LocalPlacementAttribute : Attribute;
+
+/// <summary>
+/// A new activation goes to the node the call starts from, unless that node does not pass the grain's placement filters or is
+/// saturated (load ≥ 1), in which case the least loaded eligible node gets it (Orleans' <c>PreferLocalPlacement</c>). Grains
+/// without a placement attribute go to a random eligible node.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class)]
+public sealed class PreferLocalPlacementAttribute : Attribute;
+
+/// <summary>
+/// Places new activations only on nodes whose membership metadata entry <see cref="MetadataKey"/> (a comma-separated list) contains
+/// the calling flow's <see cref="RequestContext"/> value for <see cref="RequestContextKey"/>; e.g. a node declaring
+/// <c>providers=codex</c> never gets a conversation started for Claude. Without a request context value the filter lets every node pass.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
+public sealed class MetadataPlacementFilterAttribute(string requestContextKey, string metadataKey) : Attribute
+{
+    public string RequestContextKey { get; } = requestContextKey;
+
+    public string MetadataKey { get; } = metadataKey;
+}

@@ -35,6 +35,7 @@ internal sealed class ActivationData : IGrainContext
     private DateTimeOffset _idleSince;
     private Grain? _grain;
     private AsyncServiceScope? _scope;
+    private bool _registered;
 
     public ActivationData(GrainCatalog catalog, GrainClassInfo grainClass, GrainId grainId)
     {
@@ -51,6 +52,8 @@ internal sealed class ActivationData : IGrainContext
     public long ActivationId { get; }
 
     public IGrainFactory GrainFactory => _catalog.GrainFactory;
+
+    public PlacementStrategy Placement => _grainClass.Placement;
 
     /// <summary>Completes once the activation is gone from the catalog; a call it refused can then go to a new activation.</summary>
     public Task Deactivated => _deactivated.Task;
@@ -129,6 +132,9 @@ internal sealed class ActivationData : IGrainContext
     {
         try
         {
+            // Orleans' rule: the directory entry comes first, so no grain code or state read runs in an activation that is not the one.
+            await _catalog.Directory.RegisterAsync(this, _catalog.StoppingToken);
+            _registered = true;
             await ActivateAsync();
         }
         catch (Exception ex)
@@ -278,7 +284,15 @@ internal sealed class ActivationData : IGrainContext
 
     private async Task FailActivationAsync(Exception exception)
     {
-        _catalog.Log.ActivationFailed(exception, GrainId, ActivationId);
+        if (exception is DuplicateActivationException)
+        {
+            _catalog.Log.ActivationElsewhere(GrainId, ActivationId, exception.Message);
+        }
+        else
+        {
+            _catalog.Log.ActivationFailed(exception, GrainId, ActivationId);
+        }
+
         lock (_lock)
         {
             _status = ActivationStatus.Deactivated;
@@ -296,8 +310,18 @@ internal sealed class ActivationData : IGrainContext
         }
 
         await DisposeGrainAsync();
+        await UnregisterAsync();
         _catalog.Remove(this);
         _deactivated.TrySetResult();
+    }
+
+    private async Task UnregisterAsync()
+    {
+        if (_registered)
+        {
+            _registered = false;
+            await _catalog.Directory.UnregisterAsync(this);
+        }
     }
 
     private async Task DeactivateAsync()
@@ -328,6 +352,8 @@ internal sealed class ActivationData : IGrainContext
         }
 
         _inbox.Writer.TryComplete();
+        // Before the leftovers go to a next activation, which registers anew.
+        await UnregisterAsync();
         var leftovers = new List<GrainRequest>(_waiting);
         _waiting.Clear();
         while (_inbox.Reader.TryRead(out var message))

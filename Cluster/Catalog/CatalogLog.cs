@@ -26,4 +26,10 @@ internal static partial class CatalogLog
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "{Count} activations were still deactivating after the shutdown timeout of {Timeout}")]
     public static partial void ShutdownTimedOut(this ILogger logger, int count, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Removing grain {GrainId} activation {ActivationId} from the grain directory failed; the next activation replaces the entry")]
+    public static partial void UnregisterFailed(this ILogger logger, Exception exception, GrainId grainId, long activationId);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "Grain {GrainId} activation {ActivationId} not started: {Reason}")]
+    public static partial void ActivationElsewhere(this ILogger logger, GrainId grainId, long activationId, string reason);
 }

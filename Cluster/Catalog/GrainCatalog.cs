@@ -17,6 +17,7 @@ internal sealed class GrainCatalog(
     GrainTypeRegistry registry,
     IServiceProvider services,
     IGrainStorage storage,
+    IActivationDirectory directory,
     TimeProvider timeProvider,
     IOptions<ClusterOptions> options,
     ILogger<GrainCatalog> logger) : IDisposable
@@ -30,6 +31,8 @@ internal sealed class GrainCatalog(
     public IServiceProvider Services => services;
 
     public IGrainStorage Storage => storage;
+
+    public IActivationDirectory Directory => directory;
 
     public TimeProvider TimeProvider => timeProvider;
 
@@ -55,7 +58,7 @@ internal sealed class GrainCatalog(
                 var activation = GetOrCreateActivation(request.GrainId);
                 if (activation is null)
                 {
-                    request.Fail(new SiloUnavailableException($"Node {Options.NodeId} is shutting down; grain {request.GrainId} was not called."));
+                    request.Fail(new SiloUnavailableException($"Node {Options.NodeId} is shutting down; grain {request.GrainId} was not called.", notDelivered: true));
                     return;
                 }
 

@@ -1,14 +1,40 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using OrleansCodex.Cluster.Storage;
 
 namespace OrleansCodex.Cluster.Hosting;
 
 /// <summary>Checks <see cref="ClusterOptions"/>, reporting every bad setting at once by its configuration name.</summary>
-internal sealed class ClusterOptionsValidator : IValidateOptions<ClusterOptions>
+/// <param name="hostsGrains">A silo (true) or a pure client (false).</param>
+/// <param name="configuration">For the listen URLs an unset <see cref="ClusterOptions.AdvertisedUrl"/> is derived from.</param>
+internal sealed class ClusterOptionsValidator(bool hostsGrains = true, IConfiguration? configuration = null) : IValidateOptions<ClusterOptions>
 {
     public ValidateOptionsResult Validate(string? name, ClusterOptions options)
     {
         var errors = new List<string>();
+        var mode = $"{ClusterOptions.SectionName}:{nameof(ClusterOptions.Mode)}";
+        switch (options.ParsedMode)
+        {
+            case null:
+                errors.Add($"{mode} must be {nameof(ClusterMode.Local)} or {nameof(ClusterMode.Postgres)}, not '{options.Mode}'.");
+                break;
+            case ClusterMode.Local when !hostsGrains:
+                errors.Add($"A pure cluster client needs {mode} = {nameof(ClusterMode.Postgres)} (and ConnectionStrings:Postgres) to find the silos.");
+                break;
+            case ClusterMode.Postgres when hostsGrains:
+                var advertised = ClusterServiceCollectionExtensions.AdvertisedEndpoint(options, configuration ?? new ConfigurationBuilder().Build());
+                if (advertised is null)
+                {
+                    errors.Add($"{ClusterOptions.SectionName}:{nameof(ClusterOptions.AdvertisedUrl)} is required in {nameof(ClusterMode.Postgres)} mode when no listen URL is configured: the URL other nodes reach this one at, e.g. http://node-1:8080/.");
+                }
+                else if (!Uri.TryCreate(advertised, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
+                {
+                    errors.Add($"{ClusterOptions.SectionName}:{nameof(ClusterOptions.AdvertisedUrl)} must be an absolute http(s) URL, not '{advertised}'.");
+                }
+
+                break;
+        }
+
         RequirePositive(errors, nameof(ClusterOptions.IdleDeactivationAge), options.IdleDeactivationAge);
         RequirePositive(errors, nameof(ClusterOptions.CollectionScanPeriod), options.CollectionScanPeriod);
         RequirePositive(errors, nameof(ClusterOptions.ShutdownTimeout), options.ShutdownTimeout);

@@ -1,5 +1,5 @@
 using System.Reflection;
-using OrleansCodex.Cluster.Catalog;
+using OrleansCodex.Cluster.Routing;
 
 namespace OrleansCodex.Cluster.Runtime;
 
@@ -10,17 +10,17 @@ namespace OrleansCodex.Cluster.Runtime;
 internal class GrainReferenceProxy : DispatchProxy
 {
     private GrainInterfaceInfo? _interface;
-    private GrainCatalog? _catalog;
+    private IGrainCallRouter? _router;
 
     public GrainId GrainId { get; private set; }
 
-    internal GrainCatalog Catalog => _catalog ?? throw new InvalidOperationException("The grain reference was not initialised.");
+    internal IGrainCallRouter Router => _router ?? throw new InvalidOperationException("The grain reference was not initialised.");
 
-    internal static object Create(GrainInterfaceInfo grainInterface, GrainId grainId, GrainCatalog catalog)
+    internal static object Create(GrainInterfaceInfo grainInterface, GrainId grainId, IGrainCallRouter router)
     {
         var proxy = (GrainReferenceProxy)Create(grainInterface.InterfaceType, typeof(GrainReferenceProxy));
         proxy._interface = grainInterface;
-        proxy._catalog = catalog;
+        proxy._router = router;
         proxy.GrainId = grainId;
         return proxy;
     }
@@ -43,9 +43,7 @@ internal class GrainReferenceProxy : DispatchProxy
             return method.ToDeclaredResult(Task.FromCanceled<object?>(cancellationToken));
         }
 
-        var request = new InvokeRequest(GrainId, method, args, cancellationToken);
-        Catalog.Dispatch(request);
-        return method.ToDeclaredResult(request.Completion);
+        return method.ToDeclaredResult(Router.InvokeAsync(GrainId, method, args, cancellationToken));
     }
 
     public override string ToString() => $"GrainReference:{GrainId}";

@@ -12,6 +12,19 @@ public sealed class GrainTypeOptions
     public IList<Assembly> Assemblies { get; } = [];
 }
 
+/// <summary>Where new activations of a grain class go (see the placement attributes).</summary>
+internal enum PlacementStrategy
+{
+    /// <summary>A random eligible node (no attribute).</summary>
+    Random,
+
+    /// <summary>The calling node when eligible and not saturated (<see cref="PreferLocalPlacementAttribute"/>).</summary>
+    PreferLocal,
+
+    /// <summary>Always the calling node, one activation per node, not in the grain directory (<see cref="LocalPlacementAttribute"/>).</summary>
+    Local,
+}
+
 /// <summary>A grain class: its type name (used in grain ids and storage) and how to build it.</summary>
 internal sealed class GrainClassInfo
 {
@@ -20,6 +33,10 @@ internal sealed class GrainClassInfo
         ImplementationType = implementationType;
         GrainType = grainType;
         IsReentrant = implementationType.IsDefined(typeof(ReentrantAttribute), inherit: true);
+        Placement = implementationType.IsDefined(typeof(LocalPlacementAttribute), inherit: true) ? PlacementStrategy.Local
+            : implementationType.IsDefined(typeof(PreferLocalPlacementAttribute), inherit: true) ? PlacementStrategy.PreferLocal
+            : PlacementStrategy.Random;
+        PlacementFilters = [.. implementationType.GetCustomAttributes<MetadataPlacementFilterAttribute>(inherit: true)];
         Constructor = SelectConstructor(implementationType);
         Parameters = Constructor.GetParameters()
             .Select(p => GrainConstructorParameter.Create(implementationType, p))
@@ -31,6 +48,10 @@ internal sealed class GrainClassInfo
     public string GrainType { get; }
 
     public bool IsReentrant { get; }
+
+    public PlacementStrategy Placement { get; }
+
+    public IReadOnlyList<MetadataPlacementFilterAttribute> PlacementFilters { get; }
 
     public ConstructorInfo Constructor { get; }
 

@@ -374,7 +374,7 @@ internal sealed class RemoteGrainInvoker : IDisposable
             || exception is OperationCanceledException)
         {
             // Refused, unresolvable or not connected within Cluster:ConnectTimeout (the only other cancellation): nothing was sent.
-            return new SiloUnavailableException($"Node {target} cannot be reached ({exception.Message}); {method.Name} on {grainId} was not delivered.");
+            return new SiloUnavailableException($"Node {target} cannot be reached ({exception.Message}); {method.Name} on {grainId} was not delivered.", notDelivered: true);
         }
 
         return new SiloUnavailableException(

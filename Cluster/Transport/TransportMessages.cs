@@ -67,6 +67,9 @@ internal sealed record RemoteError(string Type, string Message)
     /// <summary><see cref="InconsistentStateException.CurrentEtag"/>.</summary>
     public string? CurrentEtag { get; init; }
 
+    /// <summary>For <see cref="SiloUnavailableException"/>: true when the call certainly ran no grain code (see <see cref="SiloUnavailableException.NotDelivered"/>).</summary>
+    public bool? NotDelivered { get; init; }
+
     /// <summary>For a stale target: the node id actually reached.</summary>
     public string? ActualNodeId { get; init; }
 

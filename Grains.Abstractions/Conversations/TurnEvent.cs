@@ -89,12 +89,15 @@ public static class TurnErrorCodes
     /// <summary>The CLI session to resume no longer exists on this node (its files are gone); the conversation starts a fresh one.</summary>
     public const string SessionNotFound = "session_not_found";
 
+    /// <summary>The node holding the conversation stopped or became unreachable mid-call (503); the turn may not have finished.</summary>
+    public const string NodeUnavailable = "node_unavailable";
+
     /// <summary>A bug or storage failure on our side (500).</summary>
     public const string ServerError = "server_error";
 
     public static int HttpStatus(string code) => code switch
     {
-        ProviderUnavailable or Overloaded => 503,
+        ProviderUnavailable or Overloaded or NodeUnavailable => 503,
         UpstreamRateLimited => 429,
         ModelNotFound or PreviousResponseNotFound => 404,
         UpstreamAuth or UpstreamError or SessionNotFound => 502,

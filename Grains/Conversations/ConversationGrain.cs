@@ -11,15 +11,19 @@ namespace OrleansCodex.Grains.Conversations;
 /// <summary>
 /// One conversation (a <c>previous_response_id</c> tree). Turn-based execution serialises its turns, so its CLI session has one
 /// writer. A turn that continues the head resumes the session with only the new input; any other turn (a fork, a provider
-/// switch, a session on another machine or lost) starts a fresh session seeded with the transcript up to its parent.
+/// switch, a session left on another node or lost) starts a fresh session seeded with the transcript up to its parent.
 /// </summary>
 [GrainType("conversation")]
+[PreferLocalPlacement]
+[MetadataPlacementFilter(ModelRouting.ProviderRequestContextKey, ModelRouting.ProvidersMetadataKey)]
 public sealed partial class ConversationGrain(
     [PersistentState("conversation")] IPersistentState<ConversationState> state,
     ConversationStore store,
     CliWorkerPool workers,
     IOptions<ConversationOptions> conversationOptions,
     IOptions<CliOptions> cliOptions,
+    ILocalSiloDetails silo,
+    ServedProviders served,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
 {
     private static readonly TurnError Interrupted = new(TurnErrorCodes.ServerError, "The turn was interrupted because the server stopped before it finished.");
@@ -53,6 +57,15 @@ public sealed partial class ConversationGrain(
             }
         }
 
+        var provider = ModelRouting.ProviderFor(request.Model);
+        if (!served.Serves(provider))
+        {
+            // Placement keeps new conversations off such nodes; an existing one stays where its history and session are.
+            yield return TurnEvent.Fail(new TurnError(TurnErrorCodes.ProviderUnavailable,
+                $"This conversation runs on node '{silo.Name}', which does not serve {ModelRouting.ProviderName(provider)} ({ServedProviders.SettingName} = {served.Setting}). Start a new conversation to use {request.Model}."));
+            yield break;
+        }
+
         if (!request.Store && state.State.HeadResponseId is null)
         {
             // A stateless turn (chat completions, store:false) leaves nothing to come back to: free the activation right after it.
@@ -65,7 +78,6 @@ public sealed partial class ConversationGrain(
             yield break;
         }
 
-        var provider = ModelRouting.ProviderFor(request.Model);
         var outcome = new TurnOutcome();
         TurnPlan? plan = null;
         try
@@ -191,7 +203,7 @@ public sealed partial class ConversationGrain(
 
         // Instructions apply to one turn only; a Codex thread keeps those it started with, so other instructions need a fresh thread.
         var canResume = !forceFresh && request.Store && parent is not null && session is not null && session.Provider == provider
-            && session.ResponseId == parent.Id && session.Host == Environment.MachineName
+            && session.ResponseId == parent.Id && session.Host == silo.Name
             && (provider != CliProvider.Codex || session.Instructions == request.Instructions);
         if (canResume)
         {
@@ -236,7 +248,7 @@ public sealed partial class ConversationGrain(
                 Provider = plan.Turn.Provider,
                 SessionId = sessionId,
                 ResponseId = request.ResponseId,
-                Host = Environment.MachineName,
+                Host = silo.Name,
                 Usage = outcome.SessionUsage,
                 Instructions = plan.Turn.Provider == CliProvider.Codex ? plan.Turn.Instructions : null,
             };

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using OrleansCodex.Cluster.Membership;
 using OrleansCodex.Grains.Conversations;
 
 namespace OrleansCodex.Grains.Workers;
@@ -9,9 +10,11 @@ namespace OrleansCodex.Grains.Workers;
 /// duration and gives it back. The number of workers bounds how many CLI processes run at once; a turn that finds none free waits
 /// up to <see cref="WorkerOptions.QueueTimeout"/>.
 /// </summary>
-public sealed class CliWorkerPool
+public sealed class CliWorkerPool : INodeLoad
 {
     private readonly Dictionary<CliProvider, Channel<string>> _idle = [];
+    private readonly Dictionary<CliProvider, int> _capacity = [];
+    private int _waiting;
     private readonly TimeSpan _queueTimeout;
 
     public CliWorkerPool(IOptions<WorkerOptions> options)
@@ -24,6 +27,20 @@ public sealed class CliWorkerPool
     /// <summary>Workers of a provider that are free right now.</summary>
     public int IdleCount(CliProvider provider) => _idle[provider].Reader.Count;
 
+    /// <summary>
+    /// For placement: the busiest provider's share of busy workers, plus turns waiting for one (1 = every worker of some provider
+    /// busy). A conversation placed on a saturated node would queue, so new ones go to less loaded nodes.
+    /// </summary>
+    public double CurrentLoad
+    {
+        get
+        {
+            var busiest = _capacity.Where(c => c.Value > 0).Select(c => (double)(c.Value - IdleCount(c.Key)) / c.Value).DefaultIfEmpty(0).Max();
+            var capacity = Math.Max(1, _capacity.Values.Sum());
+            return busiest + (double)Volatile.Read(ref _waiting) / capacity;
+        }
+    }
+
     /// <summary>Takes a free worker; null when none became free within the queue timeout.</summary>
     public async Task<WorkerLease?> AcquireAsync(CliProvider provider, CancellationToken cancellationToken)
     {
@@ -35,6 +52,7 @@ public sealed class CliWorkerPool
 
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(_queueTimeout);
+        Interlocked.Increment(ref _waiting);
         try
         {
             key = await idle.Reader.ReadAsync(wait.Token);
@@ -43,6 +61,10 @@ public sealed class CliWorkerPool
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return null;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
         }
     }
 
@@ -55,6 +77,7 @@ public sealed class CliWorkerPool
         }
 
         _idle[provider] = channel;
+        _capacity[provider] = count;
     }
 
     public static string WorkerKey(CliProvider provider, int index) => $"{provider.ToString().ToLowerInvariant()}-{index}";

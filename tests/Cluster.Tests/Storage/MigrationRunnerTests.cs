@@ -10,7 +10,7 @@ public sealed class MigrationRunnerTests(PostgresDatabaseFixture postgres) : ICl
 {
     private const string ClusterPrefix = "OrleansCodex.Cluster.Storage.Sql";
     private const string TestPrefix = "OrleansCodex.Cluster.Tests.Storage.Sql";
-    private static readonly string[] _clusterMigrationIds = ["cluster-001-grain-state", "cluster-002-membership", "cluster-003-grain-directory"];
+    private static readonly string[] _clusterMigrationIds = ["cluster-001-grain-state", "cluster-002-membership", "cluster-003-grain-directory", "cluster-004-membership-metadata"];
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"migration-tests-{Guid.NewGuid():N}");
 
     internal static MigrationRunner CreateRunner(ClusterDatabase database, params IMigrationSource[] extra) =>
