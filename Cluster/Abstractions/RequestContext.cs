@@ -3,9 +3,9 @@ using System.Collections.Immutable;
 namespace OrleansCodex.Cluster;
 
 /// <summary>
-/// Values that flow with the current call, like Orleans' <c>RequestContext</c>: set before calling a grain, visible to the runtime
-/// on the calling node (placement filters read them, see <see cref="MetadataPlacementFilterAttribute"/>) and to grain code the call
-/// runs in the same process. Unlike Orleans, values do not travel to other nodes.
+/// Values set by the caller of a grain, like Orleans' <c>RequestContext</c>, flowing with the caller's async flow. The runtime reads
+/// them on the calling node when it places a new activation (see <see cref="MetadataPlacementFilterAttribute"/>). Unlike Orleans,
+/// they are not carried into the grain's turn or to other nodes.
 /// </summary>
 public static class RequestContext
 {
