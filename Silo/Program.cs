@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using OrleansCodex.Cluster.Hosting;
 using OrleansCodex.Silo.Hosting;
 
@@ -13,8 +14,23 @@ internal static class SiloProgram
         builder.AddOrleansCodexSilo();
         await using var app = builder.Build();
         app.MapClusterEndpoints();
-        // For orchestrators: answers once the host has started (migrations applied); the cluster join follows right after.
-        app.MapGet("/health", () => Results.Json(new { status = "ok" }));
+        // For orchestrators: 200 once the node serves (in a cluster: joined and not declared dead), else 503.
+        app.MapGet("/health", (IServiceProvider services) =>
+        {
+            var cluster = services.GetService<IClusterStatus>();
+            var serving = cluster is null || cluster.ServingAs is not null;
+            return Results.Json(
+                new SiloHealth(serving ? "ok" : "unavailable", cluster?.NodeId, cluster?.ServingAs?.Incarnation),
+                SiloJsonContext.Default.SiloHealth,
+                statusCode: serving ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
         await app.RunAsync();
     }
 }
+
+/// <summary>The silo's <c>GET /health</c> answer.</summary>
+internal sealed record SiloHealth(string Status, string? NodeId, long? Incarnation);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(SiloHealth))]
+internal sealed partial class SiloJsonContext : JsonSerializerContext;

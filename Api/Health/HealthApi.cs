@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansCodex.Api.Json;
+using OrleansCodex.Cluster.Hosting;
+using OrleansCodex.Cluster.Membership;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
 
@@ -17,10 +19,23 @@ public static class HealthApi
     public static async Task<JsonHttpResult<HealthReport>> GetHealth(HttpContext context, CancellationToken cancellationToken)
     {
         IReadOnlyList<ProviderHealth> providers;
+        var cluster = context.RequestServices.GetService<IClusterStatus>();
         if (context.RequestServices.GetService<IProviderStatusService>() is { } statusService)
         {
             var statuses = await statusService.GetStatusesAsync(cancellationToken);
             providers = statuses.Select(s => new ProviderHealth(Name(s.Provider), s.Available, s.Version, s.Message)).ToList();
+        }
+        else if (cluster is not null)
+        {
+            // A pure client runs no CLI: a provider is available when some active silo serves it.
+            var active = cluster.Membership?.ActiveMembers.ToList() ?? [];
+            providers = Enum.GetValues<CliProvider>().Select(p =>
+            {
+                var servers = active.Where(m => Serves(m, p)).Select(m => m.Address.NodeId).ToList();
+                return servers.Count > 0
+                    ? new ProviderHealth(Name(p), true, null, $"Served by {string.Join(", ", servers)}.")
+                    : new ProviderHealth(Name(p), false, null, $"No active silo of the cluster serves {Name(p)}.");
+            }).ToList();
         }
         else
         {
@@ -29,9 +44,25 @@ public static class HealthApi
                 .ToList();
         }
 
-        var status = providers.Count > 0 && providers.All(p => p.Available) ? "ok" : "degraded";
-        return TypedResults.Json(new HealthReport(status, providers), OpenAiJsonContext.Default.HealthReport);
+        var clusterHealth = cluster is null ? null : ClusterHealthOf(cluster);
+        var healthy = providers.Count > 0 && providers.All(p => p.Available) && (clusterHealth is null || clusterHealth.Serving || clusterHealth.Role == "client");
+        return TypedResults.Json(new HealthReport(healthy ? "ok" : "degraded", providers, clusterHealth), OpenAiJsonContext.Default.HealthReport);
     }
+
+    private static ClusterHealth ClusterHealthOf(IClusterStatus cluster)
+    {
+        var members = (cluster.Membership?.Members ?? [])
+            .Where(m => m.Status != NodeStatus.Dead)
+            .Select(m => new ClusterMemberHealth(m.Address.NodeId, m.Address.Incarnation, m.Status.ToString(), m.Endpoint, m.Load,
+                m.Metadata.GetValueOrDefault(ModelRouting.ProvidersMetadataKey)))
+            .ToList();
+        var serving = cluster.ServingAs;
+        return new ClusterHealth(cluster.NodeId, cluster.HostsGrains ? "silo" : "client", serving is not null, serving?.Incarnation, members);
+    }
+
+    private static bool Serves(MembershipEntry member, CliProvider provider) =>
+        member.Metadata.TryGetValue(ModelRouting.ProvidersMetadataKey, out var providers)
+        && providers.Split(',', StringSplitOptions.TrimEntries).Contains(ModelRouting.ProviderName(provider), StringComparer.OrdinalIgnoreCase);
 
     private static string Name(CliProvider provider) => provider.ToString().ToLowerInvariant();
 }

@@ -1,7 +1,26 @@
+using System.Text.Json.Serialization;
+
 namespace OrleansCodex.Api.Health;
 
-/// <summary><c>GET /health</c>: <c>ok</c> when every provider is available, else <c>degraded</c>.</summary>
-public sealed record HealthReport(string Status, IReadOnlyList<ProviderHealth> Providers);
+/// <summary>
+/// <c>GET /health</c>: <c>ok</c> when every provider is available (and, in a cluster, a silo serves as a member), else
+/// <c>degraded</c>. <see cref="Cluster"/> is present in <c>Cluster:Mode=Postgres</c> only.
+/// </summary>
+public sealed record HealthReport(
+    string Status,
+    IReadOnlyList<ProviderHealth> Providers,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClusterHealth? Cluster = null);
 
 /// <summary>One CLI provider; <see cref="Message"/> tells the operator what to do when it is unavailable.</summary>
 public sealed record ProviderHealth(string Name, bool Available, string? Version, string? Message);
+
+/// <summary>This node in its cluster and the members it sees (dead incarnations left out).</summary>
+/// <param name="NodeId">This node's <c>Cluster:NodeId</c>.</param>
+/// <param name="Role"><c>silo</c> or <c>client</c>.</param>
+/// <param name="Serving">A silo that joined and was not declared dead; always false for a client.</param>
+/// <param name="Incarnation">The incarnation a serving silo runs as.</param>
+/// <param name="Members">Live members: joining, active or shutting down.</param>
+public sealed record ClusterHealth(string NodeId, string Role, bool Serving, long? Incarnation, IReadOnlyList<ClusterMemberHealth> Members);
+
+/// <summary>One live member as the membership table shows it.</summary>
+public sealed record ClusterMemberHealth(string NodeId, long Incarnation, string Status, string Endpoint, double Load, string? Providers);

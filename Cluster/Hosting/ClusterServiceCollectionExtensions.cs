@@ -127,6 +127,7 @@ public static class ClusterServiceCollectionExtensions
         services.TryAddSingleton(sp => new CachedGrainDirectory(
             sp.GetRequiredService<PostgresGrainDirectory>(), sp.GetRequiredService<IOptions<GrainDirectoryOptions>>()));
         services.TryAddSingleton<IGrainDirectory>(sp => sp.GetRequiredService<CachedGrainDirectory>());
+        services.TryAddSingleton<IClusterStatus, ClusterStatus>();
         services.TryAddSingleton<PlacementService>();
         services.TryAddSingleton<UnreachableNodeDetector>();
         services.TryAddSingleton<IGrainCallRouter, ClusterGrainCallRouter>();
