@@ -14,7 +14,9 @@ namespace OrleansCodex.Cluster.Routing;
 /// places it when it has no activation, and calls this node's catalog or the owning node. A call that certainly ran nowhere is sent
 /// again to the grain's new location — the owner restarted (<see cref="StaleTargetException"/>), was unreachable or stopping
 /// (<see cref="SiloUnavailableException.NotDelivered"/>), or another node won the activation (<see cref="DuplicateActivationException"/>) —
-/// at most <see cref="MaxAttempts"/> times. A call that may have run (timeout, connection lost mid-call) is never sent again.
+/// at most <see cref="MaxAttempts"/> times. A call whose connection broke before any answer is sent again only when the owner's
+/// process is proven gone (its endpoint refuses connections). Any other call that may have run (timeout, a paused or partitioned
+/// owner declared dead, a stream that already produced items) is never sent again.
 /// </summary>
 internal sealed class ClusterGrainCallRouter(
     GrainTypeRegistry registry,
@@ -42,8 +44,13 @@ internal sealed class ClusterGrainCallRouter(
                     ? await local.InvokeAsync(grainId, method, (object?[])args.Clone(), cancellationToken).ConfigureAwait(false)
                     : await remote.InvokeAsync(target, grainId, method, args, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (attempt < MaxAttempts && IsNotDelivered(ex) && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested && MayRetry(ex, target))
             {
+                if (!IsNotDelivered(ex) && !await OwnerCrashedAsync(target!, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
                 await PrepareRetryAsync(grainId, target, ex, attempt, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -65,8 +72,13 @@ internal sealed class ClusterGrainCallRouter(
                 // Only the wait for the first item may fail with "not delivered"; after an item the grain has run.
                 more = await enumerator.MoveNextAsync().ConfigureAwait(false);
             }
-            catch (Exception ex) when (attempt < MaxAttempts && IsNotDelivered(ex) && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested && MayRetry(ex, target))
             {
+                if (!IsNotDelivered(ex) && !await OwnerCrashedAsync(target!, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
                 await PrepareRetryAsync(grainId, target, ex, attempt, cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -115,6 +127,18 @@ internal sealed class ClusterGrainCallRouter(
     private static bool IsNotDelivered(Exception exception) => exception is
         StaleTargetException or DuplicateActivationException or SiloUnavailableException { NotDelivered: true };
 
+    /// <summary>
+    /// A connection that broke before any answer (typically a pooled connection to a process killed a moment ago) may have carried the
+    /// call, but if the node's endpoint now refuses connections its process is gone, and whatever the call started there died with
+    /// it: the call is sent to the grain's next activation. Grains whose calls must not repeat a side effect that reached the
+    /// database carry an idempotency key (a turn carries its response id, which can be stored only once).
+    /// </summary>
+    private Task<bool> OwnerCrashedAsync(RemoteNode target, CancellationToken cancellationToken) => detector.CheckAsync(target, cancellationToken);
+
+    /// <summary>Not delivered, or a remote node's failure that is retried if its process proves gone.</summary>
+    private static bool MayRetry(Exception exception, RemoteNode? target) =>
+        IsNotDelivered(exception) || (target is not null && exception is SiloUnavailableException);
+
     private async Task PrepareRetryAsync(GrainId grainId, RemoteNode? target, Exception failure, int attempt, CancellationToken cancellationToken)
     {
         logger.Rerouting(grainId, target?.Address, attempt, failure.Message);
@@ -124,7 +148,7 @@ internal sealed class ClusterGrainCallRouter(
             directory.Invalidate(grainId);
         }
 
-        if (target is not null && failure is SiloUnavailableException)
+        if (target is not null && failure is SiloUnavailableException { NotDelivered: true })
         {
             // Refused connections are a crashed process: declare it dead now rather than after the heartbeat timeout.
             await detector.CheckAsync(target, cancellationToken).ConfigureAwait(false);

@@ -28,28 +28,32 @@ internal sealed class UnreachableNodeDetector(
     private const int MaxWriteAttempts = 5;
 
     // One check per incarnation at a time; callers failing together share it.
-    private readonly ConcurrentDictionary<NodeAddress, Lazy<Task>> _checks = new();
+    private readonly ConcurrentDictionary<NodeAddress, Lazy<Task<bool>>> _checks = new();
 
-    /// <summary>Completes when the node is known to be alive, declared dead, or could not be judged; never throws but for cancellation.</summary>
-    public Task CheckAsync(RemoteNode node, CancellationToken cancellationToken)
+    /// <summary>
+    /// Looks again at a node a call could not reach. True when its endpoint refuses connections, i.e. the process is gone (the
+    /// incarnation is then declared dead, if it was not already); false when it may still run or could not be judged. Never throws
+    /// but for cancellation.
+    /// </summary>
+    public Task<bool> CheckAsync(RemoteNode node, CancellationToken cancellationToken)
     {
-        var check = _checks.GetOrAdd(node.Address, address => new Lazy<Task>(() => RunCheckAsync(node)));
+        var check = _checks.GetOrAdd(node.Address, address => new Lazy<Task<bool>>(() => RunCheckAsync(node)));
         return check.Value.WaitAsync(cancellationToken);
     }
 
-    private async Task RunCheckAsync(RemoteNode node)
+    private async Task<bool> RunCheckAsync(RemoteNode node)
     {
         try
         {
-            if (membership.Snapshot is { } known && !known.IsLive(node.Address))
-            {
-                return;
-            }
-
             await Task.Delay(SecondLookDelay, timeProvider).ConfigureAwait(false);
             if (!await RefusesConnectionsAsync(node.Endpoint).ConfigureAwait(false))
             {
-                return;
+                return false;
+            }
+
+            if (membership.Snapshot is { } known && !known.IsLive(node.Address))
+            {
+                return true;
             }
 
             for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
@@ -58,21 +62,24 @@ internal sealed class UnreachableNodeDetector(
                 var snapshot = membership.Snapshot;
                 if (snapshot is null || !snapshot.IsLive(node.Address))
                 {
-                    return;
+                    return true;
                 }
 
                 if (await table.DeclareDeadAsync(node.Address, TimeSpan.Zero, snapshot.Version).ConfigureAwait(false))
                 {
                     logger.DeclaredUnreachableDead(node.Address, node.Endpoint);
                     await membership.RefreshAsync().ConfigureAwait(false);
-                    return;
+                    return true;
                 }
             }
+
+            return true;
         }
         catch (Exception ex)
         {
             // The heartbeat timeout still catches the node; this was only a shortcut.
             logger.UnreachableCheckFailed(ex, node.Address);
+            return false;
         }
         finally
         {
