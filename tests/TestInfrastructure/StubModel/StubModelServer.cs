@@ -41,6 +41,8 @@ public sealed class StubModelServer : IAsyncDisposable
     private readonly ConcurrentQueue<StubRequest> _requests = new();
     private readonly string? _apiKey;
     private int _activeStreams;
+    private int _activeRequests;
+    private int _peakActiveRequests;
     private long _responseCounter;
 
     private StubModelServer(WebApplication app, string? apiKey)
@@ -93,6 +95,18 @@ public sealed class StubModelServer : IAsyncDisposable
     /// <summary>Streaming responses currently being written (a hung or slow stream counts until its client disconnects).</summary>
     public int ActiveStreams => Volatile.Read(ref _activeStreams);
 
+    /// <summary>Model requests (<c>/v1/responses</c>, <c>/v1/messages</c>) being handled now, streamed or not, failing or not.</summary>
+    public int ActiveRequests => Volatile.Read(ref _activeRequests);
+
+    /// <summary>
+    /// The most model requests handled at the same time since the start or the last <see cref="ResetPeakActiveRequests"/>: 1 proves
+    /// that no two requests overlapped (e.g. that one conversation's turns ran one after another).
+    /// </summary>
+    public int PeakActiveRequests => Volatile.Read(ref _peakActiveRequests);
+
+    /// <summary>Restarts <see cref="PeakActiveRequests"/> from the requests in flight now.</summary>
+    public void ResetPeakActiveRequests() => Volatile.Write(ref _peakActiveRequests, ActiveRequests);
+
     /// <summary>Starts a stub on a free port of 127.0.0.1.</summary>
     public static async Task<StubModelServer> StartAsync(string? apiKey = DefaultApiKey, CancellationToken cancellationToken = default)
     {
@@ -103,8 +117,8 @@ public sealed class StubModelServer : IAsyncDisposable
         var app = builder.Build();
         var server = new StubModelServer(app, apiKey);
 
-        app.MapPost("/v1/responses", server.HandleResponsesAsync);
-        app.MapPost("/v1/messages", server.HandleMessagesAsync);
+        app.MapPost("/v1/responses", (HttpContext context) => server.CountedAsync(context, server.HandleResponsesAsync));
+        app.MapPost("/v1/messages", (HttpContext context) => server.CountedAsync(context, server.HandleMessagesAsync));
         app.MapFallback((HttpContext context) =>
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -152,6 +166,32 @@ public sealed class StubModelServer : IAsyncDisposable
 
         await _app.DisposeAsync();
         _stopping.Dispose();
+    }
+
+    /// <summary>Runs a model request's handler, counted in <see cref="ActiveRequests"/> and <see cref="PeakActiveRequests"/>.</summary>
+    private async Task CountedAsync(HttpContext context, Func<HttpContext, Task> handler)
+    {
+        var active = Interlocked.Increment(ref _activeRequests);
+        var peak = Volatile.Read(ref _peakActiveRequests);
+        while (active > peak)
+        {
+            var seen = Interlocked.CompareExchange(ref _peakActiveRequests, active, peak);
+            if (seen == peak)
+            {
+                break;
+            }
+
+            peak = seen;
+        }
+
+        try
+        {
+            await handler(context);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeRequests);
+        }
     }
 
     private async Task HandleResponsesAsync(HttpContext context)
