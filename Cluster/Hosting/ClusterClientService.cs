@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansCodex.Cluster.GrainDirectory;
@@ -10,36 +11,44 @@ namespace OrleansCodex.Cluster.Hosting;
 /// A pure client's view of the cluster: reads membership every heartbeat period (without joining), drops cached directory entries
 /// of dead silos, and fails calls in flight to them at once.
 /// </summary>
-internal sealed class ClusterClientService(
-    MembershipObserver observer,
-    CachedGrainDirectory directory,
-    RemoteGrainInvoker remote,
-    ILogger<ClusterClientService> logger) : IHostedService
+/// <remarks>Dependencies are resolved in <see cref="StartAsync"/>: the host builds hosted services before it validates options.</remarks>
+internal sealed class ClusterClientService(IServiceProvider services, ILogger<ClusterClientService> logger) : IHostedService
 {
     private readonly HashSet<NodeAddress> _knownDead = [];
+    private MembershipObserver? _observer;
+    private CachedGrainDirectory _directory = null!;
+    private RemoteGrainInvoker _remote = null!;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        observer.MembershipChanged += OnMembershipChanged;
-        await observer.StartAsync(cancellationToken).ConfigureAwait(false);
+        _observer = services.GetRequiredService<MembershipObserver>();
+        _directory = services.GetRequiredService<CachedGrainDirectory>();
+        _remote = services.GetRequiredService<RemoteGrainInvoker>();
+        _observer.MembershipChanged += OnMembershipChanged;
+        await _observer.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        observer.MembershipChanged -= OnMembershipChanged;
-        await observer.DisposeAsync().ConfigureAwait(false);
+        if (_observer is null)
+        {
+            return;
+        }
+
+        _observer.MembershipChanged -= OnMembershipChanged;
+        await _observer.DisposeAsync().ConfigureAwait(false);
     }
 
     private void OnMembershipChanged(object? sender, MembershipSnapshot snapshot) =>
-        MembershipReactions.Apply(snapshot, directory, remote, _knownDead, logger);
+        MembershipReactions.Apply(snapshot, _directory, _remote, _knownDead, logger);
 }
 
 /// <summary>What every process does when membership changes, silo or client.</summary>
 internal static class MembershipReactions
 {
-    public static void Apply(MembershipSnapshot snapshot, CachedGrainDirectory directory, RemoteGrainInvoker remote, HashSet<NodeAddress> knownDead, ILogger logger)
+    public static void Apply(MembershipSnapshot snapshot, CachedGrainDirectory _directory, RemoteGrainInvoker _remote, HashSet<NodeAddress> knownDead, ILogger logger)
     {
-        directory.OnMembershipChanged(snapshot);
+        _directory.OnMembershipChanged(snapshot);
         foreach (var member in snapshot.Members.Where(m => m.Status == NodeStatus.Dead))
         {
             if (knownDead.Add(member.Address))
@@ -49,7 +58,7 @@ internal static class MembershipReactions
                 var address = member.Address;
                 _ = Task.Run(() =>
                 {
-                    var aborted = remote.AbortCallsTo(address);
+                    var aborted = _remote.AbortCallsTo(address);
                     if (aborted > 0)
                     {
                         logger.CallsAborted(aborted, address);

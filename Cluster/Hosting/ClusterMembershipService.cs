@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,44 +15,53 @@ namespace OrleansCodex.Cluster.Hosting;
 /// activation within <see cref="ClusterOptions.ShutdownTimeout"/> (running turns finish, queued calls go to other nodes), Dead.
 /// A node that learns it was declared dead or superseded stops serving at once and stops the host, as Orleans does.
 /// </summary>
-internal sealed class ClusterMembershipService(
-    MembershipAgent agent,
-    LocalNode node,
-    GrainCatalog catalog,
-    CachedGrainDirectory directory,
-    RemoteGrainInvoker remote,
-    IHostApplicationLifetime lifetime,
-    IOptions<MembershipOptions> options,
-    ILogger<ClusterMembershipService> logger) : IHostedLifecycleService
+/// <remarks>Dependencies are resolved in <see cref="StartAsync"/>: the host builds hosted services before it validates options.</remarks>
+internal sealed class ClusterMembershipService(IServiceProvider services, ILogger<ClusterMembershipService> logger) : IHostedLifecycleService
 {
     private readonly HashSet<NodeAddress> _knownDead = [];
+    private MembershipAgent _agent = null!;
+    private LocalNode _node = null!;
+    private GrainCatalog _catalog = null!;
+    private CachedGrainDirectory _directory = null!;
+    private RemoteGrainInvoker _remote = null!;
+    private IHostApplicationLifetime _lifetime = null!;
+    private IOptions<MembershipOptions> _options = null!;
+    private bool _started;
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        agent.MembershipChanged += OnMembershipChanged;
-        agent.SelfDeclaredDead += OnSelfDeclaredDead;
+        _agent = services.GetRequiredService<MembershipAgent>();
+        _node = services.GetRequiredService<LocalNode>();
+        _catalog = services.GetRequiredService<GrainCatalog>();
+        _directory = services.GetRequiredService<CachedGrainDirectory>();
+        _remote = services.GetRequiredService<RemoteGrainInvoker>();
+        _lifetime = services.GetRequiredService<IHostApplicationLifetime>();
+        _options = services.GetRequiredService<IOptions<MembershipOptions>>();
+        _started = true;
+        _agent.MembershipChanged += OnMembershipChanged;
+        _agent.SelfDeclaredDead += OnSelfDeclaredDead;
         return Task.CompletedTask;
     }
 
     public async Task StartedAsync(CancellationToken cancellationToken)
     {
-        await agent.JoinAsync(cancellationToken).ConfigureAwait(false);
-        node.Serve(agent.Address);
-        logger.Serving(agent.Address, node.Endpoint, options.Value.ClusterId);
+        await _agent.JoinAsync(cancellationToken).ConfigureAwait(false);
+        _node.Serve(_agent.Address);
+        logger.Serving(_agent.Address, _node.Endpoint, _options.Value.ClusterId);
     }
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        if (node.Address is null)
+        if (!_started || _node.Address is null)
         {
             return;
         }
 
         try
         {
-            await agent.BeginShutdownAsync(cancellationToken).ConfigureAwait(false);
+            await _agent.BeginShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -59,17 +69,22 @@ internal sealed class ClusterMembershipService(
         }
 
         // Still serving meanwhile, so the turns running here finish for their callers on other nodes.
-        await catalog.DeactivateAllAsync(cancellationToken).ConfigureAwait(false);
+        await _catalog.DeactivateAllAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
-        node.StopServing();
+        if (!_started)
+        {
+            return;
+        }
+
+        _node.StopServing();
         try
         {
-            await agent.LeaveAsync(cancellationToken).ConfigureAwait(false);
+            await _agent.LeaveAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -78,19 +93,19 @@ internal sealed class ClusterMembershipService(
         }
         finally
         {
-            agent.MembershipChanged -= OnMembershipChanged;
-            agent.SelfDeclaredDead -= OnSelfDeclaredDead;
+            _agent.MembershipChanged -= OnMembershipChanged;
+            _agent.SelfDeclaredDead -= OnSelfDeclaredDead;
         }
     }
 
     private void OnMembershipChanged(object? sender, MembershipSnapshot snapshot) =>
-        MembershipReactions.Apply(snapshot, directory, remote, _knownDead, logger);
+        MembershipReactions.Apply(snapshot, _directory, _remote, _knownDead, logger);
 
     private void OnSelfDeclaredDead(object? sender, SelfDeclaredDeadEventArgs e)
     {
-        node.StopServing();
+        _node.StopServing();
         logger.StoppingAfterDeath(e.Address, e.Reason);
-        lifetime.StopApplication();
+        _lifetime.StopApplication();
     }
 }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -77,6 +78,84 @@ public sealed class OptionsValidationTests
         var first = services.First(d => d.ServiceType == typeof(IHostedService));
 
         Assert.Equal("MigrationService", first.ImplementationType?.Name);
+    }
+
+    [Fact]
+    public async Task Options_UnknownClusterMode_StartFailsNamingIt()
+    {
+        using var host = TestCluster.Build(new Dictionary<string, string?> { ["Cluster:Mode"] = "Zookeeper" }, new ManualTimeProvider());
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(new CancellationTokenSource(TestTimeouts.Wait).Token));
+
+        Assert.Contains("Cluster:Mode must be Local or Postgres, not 'Zookeeper'.", Flatten(error));
+    }
+
+    [Fact]
+    public async Task Options_PostgresModeWithoutSecretConnectionOrAddress_StartFailsNamingEachSetting()
+    {
+        using var host = TestCluster.Build(new Dictionary<string, string?> { ["Cluster:Mode"] = "Postgres" }, new ManualTimeProvider());
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(new CancellationTokenSource(TestTimeouts.Wait).Token));
+        var messages = Flatten(error);
+
+        // Storage follows the cluster to PostgreSQL, so its connection string is required; peers need an address and the secret.
+        Assert.Contains("ConnectionStrings:Postgres is required when Storage:Provider is Postgres.", messages);
+        Assert.Contains(messages, m => m.StartsWith("Cluster:AdvertisedUrl is required in Postgres mode", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("Cluster:Secret is required", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Options_AdvertisedUrlNotHttp_StartFailsNamingIt()
+    {
+        using var host = TestCluster.Build(new Dictionary<string, string?>
+        {
+            ["Cluster:Mode"] = "Postgres",
+            ["Cluster:AdvertisedUrl"] = "ftp://node-1/",
+            ["Cluster:Secret"] = "0123456789abcdef0123",
+            ["ConnectionStrings:Postgres"] = "Host=127.0.0.1;Username=postgres",
+        }, new ManualTimeProvider());
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(new CancellationTokenSource(TestTimeouts.Wait).Token));
+
+        Assert.Contains("Cluster:AdvertisedUrl must be an absolute http(s) URL, not 'ftp://node-1/'.", Flatten(error));
+    }
+
+    [Fact]
+    public async Task Options_PureClientInLocalMode_StartFailsSayingItNeedsPostgres()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging();
+        builder.Services.AddClusterClient(builder.Configuration);
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(new CancellationTokenSource(TestTimeouts.Wait).Token));
+
+        Assert.Contains(Flatten(error), m => m.StartsWith("A pure cluster client needs Cluster:Mode = Postgres", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("http://*:8080", true)]
+    [InlineData("http://+:8080;http://127.0.0.1:9090", true)]
+    [InlineData("http://10.0.0.5:8080", false)]
+    public void AdvertisedEndpoint_NotSet_DerivedFromFirstListenUrl(string urls, bool wildcard)
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["urls"] = urls })
+            .Build();
+
+        var endpoint = ClusterServiceCollectionExtensions.AdvertisedEndpoint(new ClusterOptions(), configuration);
+
+        Assert.Equal(wildcard ? $"http://{Environment.MachineName}:8080/".ToLowerInvariant() : "http://10.0.0.5:8080/", endpoint);
+    }
+
+    [Fact]
+    public void AdvertisedEndpoint_Set_WinsOverListenUrls()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["urls"] = "http://*:8080" })
+            .Build();
+
+        Assert.Equal("http://node-7:9000/", ClusterServiceCollectionExtensions.AdvertisedEndpoint(new ClusterOptions { AdvertisedUrl = "http://node-7:9000/" }, configuration));
     }
 
     private static List<string> Flatten(Exception error) => error switch
