@@ -21,7 +21,7 @@ public static class OpenAiErrors
         BadHttpRequestException bad =>
             new(bad.StatusCode, "The request could not be read: " + bad.Message, OpenAiErrorTypes.InvalidRequest),
         JsonException json => OpenAiException.InvalidRequest(JsonMessage(json), JsonParam(json), "invalid_json"),
-        SiloUnavailableException or DuplicateActivationException or TimeoutException => FromTurnError(TurnOutcome.FromException(exception), NodeRetryAfterSeconds),
+        SiloUnavailableException or DuplicateActivationException or NoEligibleNodeException or TimeoutException => FromTurnError(TurnOutcome.FromException(exception), NodeRetryAfterSeconds),
         _ => new(StatusCodes.Status500InternalServerError, "The server had an error while processing your request.", OpenAiErrorTypes.Server, null, "server_error"),
     };
 

@@ -21,6 +21,8 @@ public sealed record TurnOutcome(string Status, string? ErrorCode = null)
     {
         SiloUnavailableException or DuplicateActivationException => new(TurnErrorCodes.NodeUnavailable,
             "The server node running this conversation became unavailable; the turn may not have finished. Retry it (the conversation continues on another node)."),
+        NoEligibleNodeException => new(TurnErrorCodes.ProviderUnavailable,
+            "No server node of the cluster serves this model's provider right now (see Cluster:Providers and /health). Retry later or use another model."),
         TimeoutException => new(TurnErrorCodes.Timeout,
             "The server node running this conversation stopped answering; the turn may not have finished. Retry it."),
         _ => Broken,

@@ -14,18 +14,18 @@ internal sealed class PlacementService(IMembershipView membership)
     /// <summary>A node whose load is at least this is saturated: a prefer-local grain goes elsewhere if it can.</summary>
     public const double SaturatedLoad = 1.0;
 
-    /// <summary>The chosen node; throws <see cref="SiloUnavailableException"/> (not delivered) when no node is eligible.</summary>
+    /// <summary>The chosen node; throws <see cref="NoEligibleNodeException"/> when no node is eligible.</summary>
     /// <param name="grainClass">The grain class to place.</param>
     /// <param name="grainId">The grain, for error messages.</param>
     /// <param name="self">The calling node when it hosts grains; null for a pure client.</param>
     public MembershipEntry Choose(GrainClassInfo grainClass, GrainId grainId, NodeAddress? self)
     {
-        var snapshot = membership.Snapshot ?? throw new SiloUnavailableException(
-            $"The cluster's membership has not been read yet; grain {grainId} was not placed.", notDelivered: true);
+        var snapshot = membership.Snapshot ?? throw new NoEligibleNodeException(
+            $"The cluster's membership has not been read yet; grain {grainId} was not placed.");
         var eligible = snapshot.Members.Where(m => m.Status == NodeStatus.Active && PassesFilters(grainClass, m)).ToList();
         if (eligible.Count == 0)
         {
-            throw new SiloUnavailableException(NoNodeMessage(grainClass, grainId, snapshot), notDelivered: true);
+            throw new NoEligibleNodeException(NoNodeMessage(grainClass, grainId, snapshot));
         }
 
         if (grainClass.Placement == PlacementStrategy.PreferLocal)

@@ -31,7 +31,8 @@ internal sealed class RemoteExceptions
     /// <summary>Types rethrown as themselves without being registered: the runtime's own and the common framework ones.</summary>
     public static readonly IReadOnlyList<Type> BuiltInTypes =
     [
-        typeof(InconsistentStateException), typeof(SiloUnavailableException), typeof(DuplicateActivationException), typeof(ArgumentException), typeof(ArgumentNullException),
+        typeof(InconsistentStateException), typeof(SiloUnavailableException), typeof(DuplicateActivationException), typeof(NoEligibleNodeException),
+        typeof(ArgumentException), typeof(ArgumentNullException),
         typeof(ArgumentOutOfRangeException), typeof(InvalidOperationException), typeof(NotSupportedException), typeof(NotImplementedException),
         typeof(OperationCanceledException), typeof(TaskCanceledException), typeof(TimeoutException), typeof(KeyNotFoundException),
         typeof(FormatException), typeof(UnauthorizedAccessException),
@@ -46,6 +47,7 @@ internal sealed class RemoteExceptions
             [typeof(InconsistentStateException).FullName!] = e => new InconsistentStateException(e.Message, e.StoredEtag, e.CurrentEtag),
             [typeof(SiloUnavailableException).FullName!] = e => new SiloUnavailableException(e.Message, e.NotDelivered == true),
             [typeof(DuplicateActivationException).FullName!] = e => new DuplicateActivationException(e.Message),
+            [typeof(NoEligibleNodeException).FullName!] = e => new NoEligibleNodeException(e.Message),
             [typeof(ArgumentException).FullName!] = e => new ArgumentException(e.Message),
             // The message already ends with "(Parameter 'x')", so the parameter name is not set again.
             [typeof(ArgumentNullException).FullName!] = e => new ArgumentNullException(paramName: null, e.Message),

@@ -92,15 +92,14 @@ public sealed class PlacementServiceTests
     }
 
     [Fact]
-    public void Choose_NoNodeServesTheValue_ThrowsNotDeliveredNamingTheMetadata()
+    public void Choose_NoNodeServesTheValue_ThrowsNamingTheMetadata()
     {
         var placement = Placement(Member(NodeA, providers: "codex"), Member(NodeB, providers: "codex"));
         RequestContext.Set("provider", "claude");
         try
         {
-            var error = Assert.Throws<SiloUnavailableException>(() => placement.Choose(Class<FilteredGrain>(), Grain, NodeA));
+            var error = Assert.Throws<NoEligibleNodeException>(() => placement.Choose(Class<FilteredGrain>(), Grain, NodeA));
 
-            Assert.True(error.NotDelivered);
             Assert.Contains("None of the 2 active nodes declares providers containing 'claude'", error.Message, StringComparison.Ordinal);
         }
         finally
@@ -110,11 +109,11 @@ public sealed class PlacementServiceTests
     }
 
     [Fact]
-    public void Choose_MembershipNotReadYet_ThrowsNotDelivered()
+    public void Choose_MembershipNotReadYet_Throws()
     {
         var placement = new PlacementService(new FixedMembership(null));
 
-        Assert.True(Assert.Throws<SiloUnavailableException>(() => placement.Choose(Class<RandomGrain>(), Grain, NodeA)).NotDelivered);
+        Assert.Throws<NoEligibleNodeException>(() => placement.Choose(Class<RandomGrain>(), Grain, NodeA));
     }
 
     [Fact]
