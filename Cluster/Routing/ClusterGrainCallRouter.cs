@@ -120,7 +120,18 @@ internal sealed class ClusterGrainCallRouter(
             return entry.Node == self ? null : new RemoteNode(entry.Node, new Uri(entry.Endpoint));
         }
 
-        var chosen = placement.Choose(grainClass, grainId, self);
+        MembershipEntry chosen;
+        try
+        {
+            chosen = placement.Choose(grainClass, grainId, self);
+        }
+        catch (NoEligibleNodeException)
+        {
+            // Peers that joined since the last membership read are not in the view yet: read again before giving up.
+            await membership.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            chosen = placement.Choose(grainClass, grainId, self);
+        }
+
         return chosen.Address == self ? null : new RemoteNode(chosen.Address, new Uri(chosen.Endpoint));
     }
 
@@ -142,9 +153,9 @@ internal sealed class ClusterGrainCallRouter(
     private async Task PrepareRetryAsync(GrainId grainId, RemoteNode? target, Exception failure, int attempt, CancellationToken cancellationToken)
     {
         logger.Rerouting(grainId, target?.Address, attempt, failure.Message);
-        if (failure is not DuplicateActivationException)
+        if (failure is not DuplicateActivationException || target is not null)
         {
-            // A duplicate left the winner in the cache; anything else means the cached location is wrong.
+            // A local duplicate left the winner in this node's cache (a remote one only in that node's); anything else means the cached location is wrong.
             directory.Invalidate(grainId);
         }
 

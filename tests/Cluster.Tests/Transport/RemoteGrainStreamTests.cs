@@ -117,6 +117,10 @@ public sealed class RemoteGrainStreamTests(TwoNodeFixture nodes) : IClassFixture
         watch.Stop();
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(2.5));
         Assert.Contains("Cluster:CallTimeout", error.Message);
-        await B.Probe.WhenRecorded("stream-cancelled:too-quiet");
+        // On a loaded machine the timeout can fire before the call reached the grain; a grain that did start must be cancelled.
+        if (B.Probe.Events.Contains("stream-started:too-quiet"))
+        {
+            await B.Probe.WhenRecorded("stream-cancelled:too-quiet");
+        }
     }
 }
