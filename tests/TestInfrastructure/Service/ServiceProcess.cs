@@ -47,6 +47,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private bool _disposed;
 
     private ServiceProcess(Process process, Uri baseUri, string? apiKey, string dataDirectory, int port)
     {
@@ -62,10 +63,10 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>The loopback port the process listens on.</summary>
     public int Port { get; }
 
-    /// <summary>True once the process has ended (crashed, killed, or stopped by itself).</summary>
-    public bool HasExited => _process.HasExited;
+    /// <summary>True once the process has ended (crashed, killed, stopped by itself, or disposed).</summary>
+    public bool HasExited => _disposed || _process.HasExited;
 
-    /// <summary>The exit code once <see cref="HasExited"/>.</summary>
+    /// <summary>The exit code once the process has ended (not after dispose).</summary>
     public int ExitCode => _process.ExitCode;
 
     public string? ApiKey { get; }
@@ -192,7 +193,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>Every process under the service (CLIs and whatever they started), from /proc.</summary>
-    public IReadOnlyList<ProcessTree.Entry> Descendants() => _process.HasExited ? [] : ProcessTree.Descendants(_process.Id);
+    public IReadOnlyList<ProcessTree.Entry> Descendants() => HasExited ? [] : ProcessTree.Descendants(_process.Id);
 
     /// <summary>Sends a signal to the service process only (e.g. 19 SIGSTOP, 18 SIGCONT); its CLI children are not signalled.</summary>
     public void Signal(int signal) => ProcessTree.Signal(_process.Id, signal);
@@ -203,7 +204,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// </summary>
     public async Task KillTreeAsync()
     {
-        if (_process.HasExited)
+        if (HasExited)
         {
             return;
         }
@@ -243,6 +244,12 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             // A graceful stop first (SIGTERM), so the service can end its CLIs; then make sure. SIGCONT in case a test paused it.

@@ -1,0 +1,335 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Npgsql;
+using OrleansCodex.Testing.Cli;
+using OrleansCodex.Testing.Postgres;
+using OrleansCodex.Testing.Service;
+using OrleansCodex.Testing.StubModel;
+
+namespace OrleansCodex.Api.Tests.Cluster;
+
+/// <summary>
+/// A real three-node cluster: one throw-away PostgreSQL database, one stub model server, one set of CLI homes, and three processes
+/// of the Api (each co-hosting a silo) in <c>Cluster:Mode=Postgres</c>, on fixed loopback ports so that a node can be restarted at
+/// the same address. Catalog activations are logged at Debug so tests can count them from the processes' output. Tests may kill,
+/// pause or restart nodes; <see cref="EnsureClusterAsync"/> brings the three back. Every process started with this fixture's
+/// <c>CODEX_HOME</c> (nodes, silos, clients, CLIs) must be gone when it is disposed.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public const string ApiKey = "sk-orleanscodex-cluster-0123456789";
+
+    public const string Secret = "cluster-tests-secret-0123456789";
+
+    public static readonly IReadOnlyList<string> NodeIds = ["node-1", "node-2", "node-3"];
+
+    private static readonly TimeSpan ClusterWait = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<string, ServiceProcess> _nodes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _ports = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _directories = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<ServiceProcess> _others = [];
+    private int _disposed;
+
+    public PostgresServer Postgres { get; private set; } = null!;
+
+    /// <summary>The three nodes' database.</summary>
+    public string ConnectionString { get; private set; } = null!;
+
+    public string ClusterId { get; } = $"cluster-tests-{Guid.NewGuid().ToString("N")[..8]}";
+
+    public StubModelServer Stub { get; private set; } = null!;
+
+    public CliTestEnvironment Cli { get; private set; } = null!;
+
+    public ServiceProcess Node(string nodeId) => _nodes[nodeId];
+
+    public IEnumerable<ServiceProcess> Nodes => NodeIds.Select(id => _nodes[id]);
+
+    /// <summary>What every process of this fixture inherits: the CLI homes (pointing at the stub) and Debug catalog logging.</summary>
+    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>(Cli.Environment)
+    {
+        ["CODEX_PATH"] = Cli.CodexPath,
+        ["CLAUDE_PATH"] = Cli.ClaudePath,
+        ["Serilog__MinimumLevel__Default"] = "Information",
+        // "Activated {GrainId} (activation {ActivationId})" of OrleansCodex.Cluster.Catalog.GrainCatalog.
+        ["Serilog__MinimumLevel__Override__OrleansCodex.Cluster.Catalog"] = "Debug",
+        // The Silo executable logs through Microsoft's console logger.
+        ["Logging__LogLevel__OrleansCodex.Cluster.Catalog"] = "Debug",
+    };
+
+    public async Task InitializeAsync()
+    {
+        Postgres = await PostgresServer.GetSharedAsync();
+        ConnectionString = await Postgres.CreateDatabaseAsync();
+        Stub = await StubModelServer.StartAsync();
+        Cli = CliTestEnvironment.Create(Stub);
+        try
+        {
+            await Task.WhenAll(NodeIds.Select(StartNodeAsync));
+            await WaitForClusterAsync();
+        }
+        catch
+        {
+            // Whatever did start must not outlive a failed start.
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The cluster arguments of a node of a <c>Postgres</c> cluster (add <c>--urls</c> through <see cref="ServiceProcess"/>).</summary>
+    public static List<string> ClusterArguments(string nodeId, string clusterId, string connectionString) =>
+    [
+        "--Cluster:Mode", "Postgres",
+        "--Cluster:NodeId", nodeId,
+        "--Cluster:ClusterId", clusterId,
+        "--Cluster:Secret", Secret,
+        "--ConnectionStrings:Postgres", connectionString,
+    ];
+
+    /// <summary>Starts another process with this fixture's environment (a silo or a pure client of another cluster); disposed with the fixture at the latest.</summary>
+    public async Task<ServiceProcess> StartOtherAsync(string name, IEnumerable<string> arguments, ServiceExecutable executable)
+    {
+        var process = await ServiceProcess.StartAsync(Environment, ApiKey, Cli.CreateWorkingDirectory(name), arguments,
+            new ServiceStartOptions { Executable = executable, RequireHealthOk = true });
+        _others.Add(process);
+        return process;
+    }
+
+    /// <summary>Stops (gracefully if it still runs) and starts a node again with the same id, port and data directory: a new incarnation.</summary>
+    public async Task<ServiceProcess> RestartNodeAsync(string nodeId)
+    {
+        if (_nodes.TryRemove(nodeId, out var old))
+        {
+            await old.DisposeAsync();
+        }
+
+        return await StartNodeAsync(nodeId);
+    }
+
+    /// <summary>
+    /// Brings the fixture back to three serving nodes that all see each other as Active: restarts nodes that exited or do not serve
+    /// (e.g. declared dead), then waits until membership converged.
+    /// </summary>
+    public async Task EnsureClusterAsync()
+    {
+        foreach (var id in NodeIds)
+        {
+            if (!_nodes.TryGetValue(id, out var node) || node.HasExited)
+            {
+                await RestartNodeAsync(id);
+            }
+        }
+
+        if (await TryWaitForClusterAsync(ClusterWait) is { Count: > 0 } notServing)
+        {
+            foreach (var id in notServing)
+            {
+                await RestartNodeAsync(id);
+            }
+
+            await WaitForClusterAsync();
+        }
+    }
+
+    /// <summary>Waits until every node serves and lists every node's serving incarnation as Active.</summary>
+    public async Task WaitForClusterAsync()
+    {
+        if (await TryWaitForClusterAsync(ClusterWait) is { Count: > 0 } notServing)
+        {
+            throw new TimeoutException($"The cluster did not converge within {ClusterWait}; not serving or not seen by all: {string.Join(", ", notServing)}.");
+        }
+    }
+
+    /// <summary>Node ids that, after <paramref name="timeout"/>, still do not serve or are not seen Active by every node; empty once converged.</summary>
+    private async Task<IReadOnlyList<string>> TryWaitForClusterAsync(TimeSpan timeout)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        IReadOnlyList<string> lagging = NodeIds;
+        while (stopwatch.Elapsed < timeout)
+        {
+            var health = new Dictionary<string, ClusterView?>(StringComparer.Ordinal);
+            foreach (var id in NodeIds)
+            {
+                health[id] = _nodes.TryGetValue(id, out var node) && !node.HasExited ? await ClusterViewAsync(node) : null;
+            }
+
+            lagging = NodeIds.Where(id =>
+                    health[id] is not { Serving: true, Incarnation: { } incarnation }
+                    || health.Values.Any(view => view is null || !view.Active.Contains((id, incarnation))))
+                .ToList();
+            if (lagging.Count == 0)
+            {
+                return lagging;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return lagging;
+    }
+
+    /// <summary>This node's <c>cluster</c> section of <c>/health</c>, or null when it does not answer.</summary>
+    public static async Task<ClusterView?> ClusterViewAsync(ServiceProcess node)
+    {
+        try
+        {
+            using var http = node.CreateHttpClient();
+            http.Timeout = TimeSpan.FromSeconds(5);
+            using var response = await http.GetAsync("health");
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            if (!json.RootElement.TryGetProperty("cluster", out var cluster))
+            {
+                return null;
+            }
+
+            var active = cluster.GetProperty("members").EnumerateArray()
+                .Where(m => m.GetProperty("status").GetString() == "Active")
+                .Select(m => (m.GetProperty("node_id").GetString()!, m.GetProperty("incarnation").GetInt64()))
+                .ToHashSet();
+            return new ClusterView(
+                cluster.GetProperty("node_id").GetString()!,
+                cluster.GetProperty("serving").GetBoolean(),
+                cluster.TryGetProperty("incarnation", out var incarnation) && incarnation.ValueKind == JsonValueKind.Number ? incarnation.GetInt64() : null,
+                active);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The node id holding the conversation's activation in the grain directory, or null.</summary>
+    public Task<DirectoryRow?> DirectoryEntryAsync(string conversationId) => DirectoryEntryAsync(ConnectionString, conversationId);
+
+    public static async Task<DirectoryRow?> DirectoryEntryAsync(string connectionString, string conversationId)
+    {
+        var rows = await DirectoryEntriesAsync(connectionString, conversationId);
+        return rows.Count switch
+        {
+            0 => null,
+            1 => rows[0],
+            _ => throw new InvalidOperationException($"{rows.Count} directory rows for {conversationId}."),
+        };
+    }
+
+    public static async Task<IReadOnlyList<DirectoryRow>> DirectoryEntriesAsync(string connectionString, string conversationId)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT node_id, incarnation, activation_id FROM grain_directory WHERE grain_type = 'conversation' AND grain_key = @key", connection);
+        command.Parameters.AddWithValue("key", conversationId);
+        var rows = new List<DirectoryRow>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(new DirectoryRow(reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>This cluster's membership rows of one node, oldest incarnation first.</summary>
+    public async Task<IReadOnlyList<MemberRow>> MemberRowsAsync(string nodeId)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT node_id, incarnation, status, endpoint FROM cluster_members WHERE cluster_id = @cluster AND node_id = @node ORDER BY incarnation", connection);
+        command.Parameters.AddWithValue("cluster", ClusterId);
+        command.Parameters.AddWithValue("node", nodeId);
+        var rows = new List<MemberRow>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(new MemberRow(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Processes of this fixture's environment that no running service of the fixture owns: orphaned CLIs or lost services.</summary>
+    public IReadOnlyList<ProcessTree.Entry> StrayProcesses()
+    {
+        var owned = new HashSet<int>();
+        foreach (var service in _nodes.Values.Concat(_others).Where(s => !s.HasExited))
+        {
+            owned.Add(service.ProcessId);
+            owned.UnionWith(service.Descendants().Select(d => d.Pid));
+        }
+
+        return ProcessTree.WithEnvironmentEntry($"CODEX_HOME={Cli.CodexHome}").Where(p => !owned.Contains(p.Pid)).ToList();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await Task.WhenAll(_nodes.Values.Concat(_others).Select(async s => await s.DisposeAsync()));
+        var leftovers = Cli is null ? [] : await WaitForNoProcessesAsync(TimeSpan.FromSeconds(10));
+        foreach (var leftover in leftovers)
+        {
+            ProcessTree.Signal(leftover.Pid, 9);
+        }
+
+        Cli?.Dispose();
+        if (Stub is not null)
+        {
+            await Stub.DisposeAsync();
+        }
+
+        if (leftovers.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"Processes outlived the cluster fixture (killed now): {string.Join(", ", leftovers.Select(p => $"{p.Name} pid {p.Pid} (parent {p.ParentPid})"))}.");
+        }
+    }
+
+    private async Task<IReadOnlyList<ProcessTree.Entry>> WaitForNoProcessesAsync(TimeSpan timeout)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            var remaining = ProcessTree.WithEnvironmentEntry($"CODEX_HOME={Cli.CodexHome}");
+            if (remaining.Count == 0 || stopwatch.Elapsed > timeout)
+            {
+                return remaining;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<ServiceProcess> StartNodeAsync(string nodeId)
+    {
+        var directory = _directories.GetOrAdd(nodeId, id => Cli.CreateWorkingDirectory(id));
+        var port = _ports.TryGetValue(nodeId, out var known) ? known : (int?)null;
+        var node = await ServiceProcess.StartAsync(Environment, ApiKey, directory, ClusterArguments(nodeId, ClusterId, ConnectionString),
+            new ServiceStartOptions { Port = port, RequireHealthOk = true });
+        _ports[nodeId] = node.Port;
+        _nodes[nodeId] = node;
+        return node;
+    }
+}
+
+/// <summary>What a node's <c>/health</c> says about the cluster: whether it serves, as which incarnation, and the Active members it sees.</summary>
+public sealed record ClusterView(string NodeId, bool Serving, long? Incarnation, IReadOnlySet<(string NodeId, long Incarnation)> Active);
+
+public sealed record DirectoryRow(string NodeId, long Incarnation, string ActivationId);
+
+public sealed record MemberRow(string NodeId, long Incarnation, string Status, string Endpoint);
+
+/// <summary>
+/// The cluster tests measure failover and latency across processes: they run on their own, after the parallel collections of
+/// this assembly, so that other tests' CLIs do not compete with them for the CPU.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "Multi-node cluster";
+}
