@@ -1,5 +1,15 @@
 namespace OrleansCodex.Grains.Providers;
 
+/// <summary>How Codex turns run (<c>Cli:CodexMode</c>).</summary>
+public enum CodexMode
+{
+    /// <summary>In this node's one warm <c>codex app-server</c> (JSON-RPC over stdio): no process start per turn, token-by-token deltas.</summary>
+    AppServer,
+
+    /// <summary>One <c>codex exec --json</c> process per turn (~0.25 s of start-up each), one delta per complete agent message.</summary>
+    Exec,
+}
+
 /// <summary>How this node runs the Codex and Claude Code CLIs. Bound from the <c>Cli</c> section.</summary>
 public sealed class CliOptions
 {
@@ -13,6 +23,14 @@ public sealed class CliOptions
     /// <summary>The Claude Code executable. <value>By default <c>@anthropic-ai/claude-code/bin/claude.exe</c> under <c>tools/node_modules</c>
     /// above the working or application directory, else <c>claude</c> on PATH.</value></summary>
     public string? ClaudePath { get; set; }
+
+    /// <summary>How Codex turns run: <see cref="CodexMode.AppServer"/> keeps one <c>codex app-server</c> per node (started by the first
+    /// Codex turn, shared by all Codex workers, restarted after a crash; a thread resumed in it stays loaded there, so a Codex
+    /// process stays alive between turns), or <see cref="CodexMode.Exec"/> starts <c>codex exec</c> for every turn, and no CLI
+    /// process outlives its turn. Sessions are the same Codex threads either way.
+    /// <value><see cref="CodexMode.Exec"/> by default, until the end-to-end tests that expect no CLI process after a cancelled
+    /// turn know about the warm app-server.</value></summary>
+    public CodexMode CodexMode { get; set; } = CodexMode.Exec;
 
     /// <summary>The deadline of a turn whose caller gives none. <value>2 minutes by default.</value></summary>
     public TimeSpan TurnTimeout { get; set; } = TimeSpan.FromMinutes(2);

@@ -21,6 +21,11 @@ public sealed class CliOptionsValidator : IValidateOptions<CliOptions>
             errors.Add($"{Section}:ClaudePath is blank; remove it to use the installed Claude Code, or give the path of the claude executable.");
         }
 
+        if (!Enum.IsDefined(options.CodexMode))
+        {
+            errors.Add($"{Section}:CodexMode must be {string.Join(" or ", Enum.GetNames<CodexMode>())} (got '{options.CodexMode}').");
+        }
+
         if (options.TurnTimeout <= TimeSpan.Zero || options.TurnTimeout > TimeSpan.FromHours(24))
         {
             errors.Add($"{Section}:TurnTimeout must be more than 0 and at most 24:00:00 (got {options.TurnTimeout}).");

@@ -3,15 +3,17 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using OrleansCodex.Grains.Providers.AppServer;
 
 namespace OrleansCodex.Grains.Providers;
 
 public static class CliProvidersServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="CliOptions"/> (section <c>Cli</c>, validated on start), the two <see cref="ICliRunner"/>s (also as
-    /// <see cref="CodexExecRunner"/> and <see cref="ClaudePrintRunner"/>) and <see cref="IProviderStatusService"/>, which checks the
-    /// CLIs in the background from start-up.
+    /// Registers <see cref="CliOptions"/> (section <c>Cli</c>, validated on start), the two <see cref="ICliRunner"/>s (Codex's is
+    /// <see cref="CodexAppServerRunner"/> or <see cref="CodexExecRunner"/> as <see cref="CliOptions.CodexMode"/> says; Claude's is
+    /// <see cref="ClaudePrintRunner"/>) and <see cref="IProviderStatusService"/>, which checks the CLIs in the background from start-up.
+    /// The app-server process is only started by the first Codex turn in app-server mode, and ended when the container is disposed.
     /// </summary>
     public static IServiceCollection AddCliProviders(this IServiceCollection services, IConfiguration configuration)
     {
@@ -20,8 +22,12 @@ public static class CliProvidersServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         services.TryAddSingleton<CodexExecRunner>();
+        services.TryAddSingleton<CodexAppServer>();
+        services.TryAddSingleton<CodexAppServerRunner>();
         services.TryAddSingleton<ClaudePrintRunner>();
-        services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<CodexExecRunner>());
+        services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<IOptions<CliOptions>>().Value.CodexMode == CodexMode.AppServer
+            ? sp.GetRequiredService<CodexAppServerRunner>()
+            : sp.GetRequiredService<CodexExecRunner>());
         services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<ClaudePrintRunner>());
 
         services.TryAddSingleton<ProviderStatusService>();
