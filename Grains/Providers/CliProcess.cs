@@ -173,6 +173,16 @@ internal sealed class CliProcess : IAsyncDisposable
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
     {
         await _process.WaitForExitAsync(cancellationToken);
+        // The exit can be seen before the last stderr bytes were read, and error mapping reads them (e.g. "no rollout found").
+        // Bounded: a grandchild that inherited stderr may keep it open.
+        try
+        {
+            await _stderrPump.WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+        }
+
         LogExit();
         return _process.ExitCode;
     }
