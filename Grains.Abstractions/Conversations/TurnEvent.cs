@@ -83,8 +83,14 @@ public static class TurnErrorCodes
     /// <summary>The previous response is unknown to the conversation (404).</summary>
     public const string PreviousResponseNotFound = "previous_response_not_found";
 
-    /// <summary>All workers are busy (503).</summary>
+    /// <summary>All workers are busy and no more turns may wait for one (429, with <c>Retry-After</c>).</summary>
+    public const string QueueFull = "queue_full";
+
+    /// <summary>All workers stayed busy for the whole queue timeout (503, with <c>Retry-After</c>).</summary>
     public const string Overloaded = "overloaded";
+
+    /// <summary>The server only allows model servers on this machine (<c>Cli:LocalOnly</c>) and the CLI's provider is not one (400).</summary>
+    public const string ProviderNotLocal = "provider_not_local";
 
     /// <summary>The CLI session to resume no longer exists on this node (its files are gone); the conversation starts a fresh one.</summary>
     public const string SessionNotFound = "session_not_found";
@@ -98,7 +104,8 @@ public static class TurnErrorCodes
     public static int HttpStatus(string code) => code switch
     {
         ProviderUnavailable or Overloaded or NodeUnavailable => 503,
-        UpstreamRateLimited => 429,
+        UpstreamRateLimited or QueueFull => 429,
+        ProviderNotLocal => 400,
         ModelNotFound or PreviousResponseNotFound => 404,
         UpstreamAuth or UpstreamError or SessionNotFound => 502,
         Timeout => 504,

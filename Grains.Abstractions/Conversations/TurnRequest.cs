@@ -29,6 +29,17 @@ public sealed record TurnRequest
     /// <summary>A per-request deadline lower than the server's turn timeout, or null.</summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>The Codex sandbox for this turn (<c>read-only</c>, <c>workspace-write</c>, <c>danger-full-access</c>), already checked
+    /// against the server's policy by the front end; null for the server's setting.</summary>
+    public string? Sandbox { get; init; }
+
+    /// <summary>Whether tool commands may reach the network (Codex <c>workspace-write</c> only), already checked against the server's
+    /// policy; null for the server's setting.</summary>
+    public bool? NetworkAccess { get; init; }
+
+    /// <summary>A JSON schema the answer must follow (<c>text.format</c> / <c>response_format</c> of type <c>json_schema</c>), or null for free text.</summary>
+    public OutputFormat? OutputFormat { get; init; }
+
     /// <summary>When the front end accepted the request.</summary>
     public required DateTimeOffset CreatedAt { get; init; }
 }
@@ -43,7 +54,15 @@ public sealed record InputMessage(string Role, IReadOnlyList<ContentPart> Conten
 }
 
 /// <summary>A part of a message: <c>input_text</c>, <c>output_text</c> or <c>input_image</c>.</summary>
+/// <param name="ImageUrl">For <c>input_image</c>: a <c>data:image/...;base64,</c> URL (checked by the front end), or an
+/// <c>https</c> URL when the server allows remote images.</param>
 public sealed record ContentPart(string Type, string? Text = null, string? ImageUrl = null)
 {
     public static ContentPart FromText(string text) => new("input_text", text);
 }
+
+/// <summary>A structured-output request: the answer is one JSON value matching <paramref name="Schema"/>.</summary>
+/// <param name="Name">The schema's name (letters, digits, <c>_</c> and <c>-</c>, at most 64).</param>
+/// <param name="Schema">The JSON schema, as JSON text (an object).</param>
+/// <param name="Strict">Whether the client asked for strict schema adherence.</param>
+public sealed record OutputFormat(string Name, string Schema, bool Strict);

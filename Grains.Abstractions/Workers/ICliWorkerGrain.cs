@@ -41,4 +41,29 @@ public sealed record CliTurn
 
     /// <summary>The turn's deadline, measured from when the process starts.</summary>
     public required TimeSpan Timeout { get; init; }
+
+    /// <summary>The longest silence of the CLI (no event at all) before the turn fails with <c>timeout</c>; null or zero for none.</summary>
+    public TimeSpan? IdleTimeout { get; init; }
+
+    /// <summary>Images of this turn's input, already on disk in the conversation's directory or (when allowed) remote URLs.</summary>
+    public IReadOnlyList<CliImage> Images { get; init; } = [];
+
+    /// <summary>A JSON schema (JSON text) the answer must follow: Codex <c>outputSchema</c> / <c>--output-schema</c>, Claude <c>--json-schema</c>.</summary>
+    public string? OutputSchema { get; init; }
+
+    /// <summary>Codex's sandbox for this turn (<c>read-only</c>, <c>workspace-write</c>, <c>danger-full-access</c>): the server's setting or
+    /// the lower one the request asked for.</summary>
+    public string? Sandbox { get; init; }
+
+    /// <summary>Whether Codex tool commands may reach the network (only meaningful with <c>workspace-write</c>).</summary>
+    public bool NetworkAccess { get; init; }
+}
+
+/// <summary>An image given to the CLI with a turn: a file (<see cref="Path"/>, absolute, in the conversation's directory) or a remote
+/// <c>https</c> URL (<see cref="Url"/>) that the model provider fetches, never this server.</summary>
+public sealed record CliImage(string? Path, string? Url, string MediaType)
+{
+    public static CliImage File(string path, string mediaType) => new(path, null, mediaType);
+
+    public static CliImage Remote(string url) => new(null, url, "");
 }

@@ -189,31 +189,42 @@ public sealed partial class ConversationGrain(
             timeout = requested;
         }
 
+        var cli = cliOptions.Value;
+        var workingDirectory = WorkingDirectory();
         var turn = new CliTurn
         {
             Provider = provider,
             Model = request.Model,
             Prompt = "",
             Instructions = request.Instructions,
-            WorkingDirectory = WorkingDirectory(),
-            ReasoningEffort = request.ReasoningEffort,
+            WorkingDirectory = workingDirectory,
+            ReasoningEffort = request.ReasoningEffort ?? (provider == CliProvider.Codex ? cli.CodexReasoningEffort : null),
             Ephemeral = !request.Store,
             Timeout = timeout,
+            IdleTimeout = cli.IdleTimeout > TimeSpan.Zero ? cli.IdleTimeout : null,
+            OutputSchema = request.OutputFormat?.Schema,
+            Sandbox = request.Sandbox ?? cli.CodexSandboxMode,
+            NetworkAccess = request.NetworkAccess ?? cli.CodexNetworkAccess,
         };
 
         // Instructions apply to one turn only; a Codex thread keeps those it started with, so other instructions need a fresh thread.
         var canResume = !forceFresh && request.Store && parent is not null && session is not null && session.Provider == provider
             && session.ResponseId == parent.Id && session.Host == silo.Name
             && (provider != CliProvider.Codex || session.Instructions == request.Instructions);
+        var images = await TurnImages.MaterializeAsync(PromptBuilder.ImagesOf(request.Input, withTranscript: !canResume), workingDirectory, request.ResponseId, cancellationToken);
         if (canResume)
         {
-            return new TurnPlan(turn with { Prompt = PromptBuilder.ForInput(request.Input), ResumeSessionId = session!.SessionId, SessionUsageBefore = session.Usage });
+            return new TurnPlan(turn with
+            {
+                Prompt = PromptBuilder.ForInput(request.Input), Images = images, ResumeSessionId = session!.SessionId, SessionUsageBefore = session.Usage,
+            });
         }
 
         var history = parent is null ? [] : await store.GetChainAsync(ConversationId, parent.Id, cancellationToken);
         return new TurnPlan(turn with
         {
             Prompt = PromptBuilder.WithTranscript(history, request.Input),
+            Images = images,
             NewSessionId = provider == CliProvider.Claude && request.Store ? Guid.NewGuid().ToString() : null,
         });
     }

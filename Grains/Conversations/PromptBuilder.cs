@@ -13,7 +13,7 @@ public static class PromptBuilder
     {
         if (input.Count == 1 && input[0].Role == "user")
         {
-            return input[0].Text;
+            return TextOf(input[0]);
         }
 
         var text = new StringBuilder();
@@ -56,6 +56,30 @@ public static class PromptBuilder
         return text.ToString();
     }
 
+    /// <summary>
+    /// The images the CLI gets with the prompt: those of the new input (for a transcript-seeded prompt, of the part after the transcript).
+    /// Images of earlier turns appear in a transcript only as <c>[image]</c>.
+    /// </summary>
+    public static IReadOnlyList<ContentPart> ImagesOf(IReadOnlyList<InputMessage> input, bool withTranscript)
+    {
+        var lastUser = LastIndexOfUser(input);
+        var current = withTranscript && lastUser > 0 ? input.Skip(lastUser) : input;
+        return current.SelectMany(m => m.Content).Where(p => p.Type == "input_image" && p.ImageUrl is not null).ToList();
+    }
+
+    /// <summary>A message's text, with <c>[image]</c> where it had images (and alone when it has no text).</summary>
+    private static string TextOf(InputMessage message)
+    {
+        var images = message.Content.Count(p => p.Type == "input_image");
+        if (images == 0)
+        {
+            return message.Text;
+        }
+
+        var marker = string.Join(" ", Enumerable.Repeat("[image]", images));
+        return message.Text.Length == 0 ? marker : message.Text + "\n\n" + marker;
+    }
+
     private static int LastIndexOfUser(IReadOnlyList<InputMessage> input)
     {
         for (var i = input.Count - 1; i >= 0; i--)
@@ -73,7 +97,7 @@ public static class PromptBuilder
     {
         foreach (var message in messages)
         {
-            text.Append('[').Append(message.Role).Append("]\n").Append(message.Text).Append("\n\n");
+            text.Append('[').Append(message.Role).Append("]\n").Append(TextOf(message)).Append("\n\n");
         }
     }
 }

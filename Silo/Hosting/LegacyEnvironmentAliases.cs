@@ -19,6 +19,8 @@ public static class LegacyEnvironmentAliases
         ("CODEX_TIMEOUT", "Cli:TurnTimeout", Seconds),
         ("CODEX_SANDBOX_MODE", "Cli:CodexSandboxMode", Same),
         ("CODEX_ALLOW_DANGER_FULL_ACCESS", "Cli:CodexAllowDangerFullAccess", Same),
+        ("CODEX_REASONING_EFFORT", "Cli:CodexReasoningEffort", Same),
+        ("CODEX_LOCAL_ONLY", "Cli:LocalOnly", Same),
         ("PROXY_API_KEY", "Auth:ApiKey", Same),
     ];
 
