@@ -16,11 +16,11 @@ public static class ChatCompletionsApi
         return app;
     }
 
-    public static async Task<Results<JsonHttpResult<ChatCompletion>, TurnStreamResult>> CreateChatCompletion(HttpContext context, TurnGateway turns)
+    public static async Task<Results<JsonHttpResult<ChatCompletion>, TurnStreamResult>> CreateChatCompletion(HttpContext context, TurnGateway turns, TurnPolicy policy)
     {
         var cancellationToken = context.RequestAborted;
         var body = await JsonRequestReader.ReadAsync(context.Request, OpenAiJsonContext.Default.ChatCompletionRequest);
-        var input = ChatRequestParser.Parse(body);
+        var input = ChatRequestParser.Parse(body, policy);
         await turns.EnsureProviderAvailableAsync(input.Model, cancellationToken);
 
         var conversationId = ResponseIds.NewConversationId();
@@ -32,9 +32,8 @@ public static class ChatCompletionsApi
             Instructions = input.Instructions,
             Store = false,
             Metadata = input.Metadata,
-            ReasoningEffort = input.ReasoningEffort,
             CreatedAt = turns.TimeProvider.GetUtcNow(),
-        };
+        }.WithControls(input.Controls);
         var template = new ChatCompletionTemplate(
             "chatcmpl-" + request.ResponseId["resp_".Length..], request.CreatedAt.ToUnixTimeSeconds(), request.Model, input.IncludeUsage);
         var log = ResponsesApi.TrackTurn(context, request, conversationId);

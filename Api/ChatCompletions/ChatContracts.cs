@@ -13,6 +13,12 @@ public sealed class ChatCompletionRequest
     public int? N { get; set; }
     public string? ReasoningEffort { get; set; }
     public Dictionary<string, string>? Metadata { get; set; }
+
+    /// <summary>Free text, <c>json_object</c> or <c>json_schema</c>.</summary>
+    public JsonElement ResponseFormat { get; set; }
+
+    /// <summary>Our extension: <c>sandbox</c>, <c>network_access</c>, <c>reasoning_effort</c>, <c>timeout</c> (see <c>TurnPolicy</c>).</summary>
+    public JsonElement XCodex { get; set; }
 }
 
 public sealed class StreamOptions

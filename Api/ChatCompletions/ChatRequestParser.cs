@@ -15,12 +15,12 @@ public sealed record ChatTurnInput(
     bool Stream,
     bool IncludeUsage,
     IReadOnlyDictionary<string, string>? Metadata,
-    string? ReasoningEffort);
+    TurnControls Controls);
 
 /// <summary>Validates a Chat Completions request; every failure is a 400 naming the offending parameter.</summary>
 public static class ChatRequestParser
 {
-    public static ChatTurnInput Parse(ChatCompletionRequest request)
+    public static ChatTurnInput Parse(ChatCompletionRequest request, TurnPolicy policy)
     {
         var model = TurnValidation.RequireModel(request.Model);
         if (request.N is { } n && n != 1)
@@ -29,14 +29,16 @@ public static class ChatRequestParser
         }
 
         var (input, instructions) = ParseMessages(request.Messages);
+        var (outputFormat, formatInstruction) = TurnPolicy.ParseOutputFormat(request.ResponseFormat, "response_format", nestedSchema: true);
         return new ChatTurnInput(
             model,
-            TurnValidation.RejectImages(input, "messages"),
+            policy.ValidateImages(input, "messages"),
             instructions,
             request.Stream ?? false,
             request.StreamOptions?.IncludeUsage ?? false,
             TurnValidation.ValidateMetadata(request.Metadata),
-            TurnValidation.ValidateEffort(request.ReasoningEffort, "reasoning_effort"));
+            policy.ParseControls(request.XCodex, model, TurnValidation.ValidateEffort(request.ReasoningEffort, "reasoning_effort"), "reasoning_effort",
+                outputFormat, formatInstruction));
     }
 
     public static (IReadOnlyList<InputMessage> Input, string? Instructions) ParseMessages(JsonElement messages)

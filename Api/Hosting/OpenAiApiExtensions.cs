@@ -45,6 +45,9 @@ public static class OpenAiApiExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TurnGateway>();
+        services.AddSingleton<TurnPolicy>();
+        // The policy checks requests against the CLI settings; bound here too, for a front end that runs no CLI (a pure client).
+        services.AddOptions<Grains.Providers.CliOptions>().BindConfiguration(Grains.Providers.CliOptions.SectionName);
         services.AddSingleton<ModelCatalog>();
         services.AddExceptionHandler<OpenAiExceptionHandler>();
         return builder;

@@ -22,6 +22,11 @@ public sealed class ApiOptions
     /// <value>30 seconds by default.</value>
     public int RetryAfterSeconds { get; set; } = 30;
 
+    /// <summary>Whether input images may be <c>https</c> URLs. They are handed to the CLI, and the model provider fetches them; this
+    /// server never does. <c>file:</c>, <c>http:</c> and other schemes are always refused.</summary>
+    /// <value>False by default: images must be inline <c>data:</c> URLs.</value>
+    public bool AllowRemoteImages { get; set; }
+
     /// <summary>
     /// Whether this process also hosts grains (a silo, running the CLIs) or is a pure client of a cluster's silos
     /// (needs <c>Cluster:Mode</c> = <c>Postgres</c>). Read once at start-up.

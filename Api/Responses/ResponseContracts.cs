@@ -21,6 +21,12 @@ public sealed class CreateResponseRequest
     public double? TopP { get; set; }
     public bool? ParallelToolCalls { get; set; }
     public int? MaxOutputTokens { get; set; }
+
+    /// <summary><c>{"format":{…}}</c>: free text, <c>json_object</c> or <c>json_schema</c>.</summary>
+    public JsonElement Text { get; set; }
+
+    /// <summary>Our extension: <c>sandbox</c>, <c>network_access</c>, <c>reasoning_effort</c>, <c>timeout</c> (see <c>TurnPolicy</c>).</summary>
+    public JsonElement XCodex { get; set; }
 }
 
 public sealed class ReasoningRequest

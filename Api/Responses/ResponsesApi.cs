@@ -21,11 +21,11 @@ public static class ResponsesApi
         return app;
     }
 
-    public static async Task<Results<JsonHttpResult<ResponseObject>, TurnStreamResult>> CreateResponse(HttpContext context, TurnGateway turns)
+    public static async Task<Results<JsonHttpResult<ResponseObject>, TurnStreamResult>> CreateResponse(HttpContext context, TurnGateway turns, TurnPolicy policy)
     {
         var cancellationToken = context.RequestAborted;
         var body = await JsonRequestReader.ReadAsync(context.Request, OpenAiJsonContext.Default.CreateResponseRequest);
-        var input = ResponsesRequestParser.Parse(body);
+        var input = ResponsesRequestParser.Parse(body, policy);
         var conversationId = TurnGateway.ConversationOf(input.PreviousResponseId);
         await turns.EnsureProviderAvailableAsync(input.Model, cancellationToken);
 
@@ -38,10 +38,9 @@ public static class ResponsesApi
             PreviousResponseId = input.PreviousResponseId,
             Store = input.Store,
             Metadata = input.Metadata,
-            ReasoningEffort = input.ReasoningEffort,
             CreatedAt = turns.TimeProvider.GetUtcNow(),
-        };
-        var template = new ResponseTemplate(request.ResponseId, request.CreatedAt, request.Model, request.Instructions, request.Metadata,
+        }.WithControls(input.Controls);
+        var template = new ResponseTemplate(request.ResponseId, request.CreatedAt, request.Model, input.Instructions, request.Metadata,
             request.PreviousResponseId, request.Store, request.ReasoningEffort, input.Temperature, input.TopP, input.ParallelToolCalls, input.MaxOutputTokens);
         var log = TrackTurn(context, request, conversationId);
 

@@ -14,7 +14,7 @@ public sealed record ResponsesTurnInput(
     bool Stream,
     bool Store,
     IReadOnlyDictionary<string, string>? Metadata,
-    string? ReasoningEffort,
+    TurnControls Controls,
     double? Temperature,
     double? TopP,
     bool ParallelToolCalls,
@@ -23,7 +23,7 @@ public sealed record ResponsesTurnInput(
 /// <summary>Validates a Responses request into turn input; every failure is a 400 naming the offending parameter.</summary>
 public static class ResponsesRequestParser
 {
-    public static ResponsesTurnInput Parse(CreateResponseRequest request)
+    public static ResponsesTurnInput Parse(CreateResponseRequest request, TurnPolicy policy)
     {
         var model = TurnValidation.RequireModel(request.Model);
         var hasConversation = request.Conversation.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
@@ -48,7 +48,16 @@ public static class ResponsesRequestParser
             throw OpenAiException.InvalidRequest("'previous_response_id' must not be empty.", "previous_response_id", "invalid_value");
         }
 
-        var input = TurnValidation.RejectImages(ParseInput(request.Input), "input");
+        var input = policy.ValidateImages(ParseInput(request.Input), "input");
+        var format = request.Text.ValueKind == JsonValueKind.Object && request.Text.TryGetProperty("format", out var textFormat) ? textFormat : default;
+        if (request.Text.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined or JsonValueKind.Null))
+        {
+            throw OpenAiException.InvalidRequest("'text' must be an object.", "text", "invalid_type");
+        }
+
+        var (outputFormat, formatInstruction) = TurnPolicy.ParseOutputFormat(format, "text.format", nestedSchema: false);
+        var controls = policy.ParseControls(request.XCodex, model,
+            TurnValidation.ValidateEffort(request.Reasoning?.Effort, "reasoning.effort"), "reasoning.effort", outputFormat, formatInstruction);
         return new ResponsesTurnInput(
             model,
             input,
@@ -57,7 +66,7 @@ public static class ResponsesRequestParser
             request.Stream ?? false,
             request.Store ?? true,
             TurnValidation.ValidateMetadata(request.Metadata),
-            TurnValidation.ValidateEffort(request.Reasoning?.Effort, "reasoning.effort"),
+            controls,
             request.Temperature,
             request.TopP,
             request.ParallelToolCalls ?? true,

@@ -1,5 +1,6 @@
 using OrleansCodex.Api.Errors;
 using OrleansCodex.Grains.Conversations;
+using OrleansCodex.Grains.Providers;
 
 namespace OrleansCodex.Api.Turns;
 
@@ -10,7 +11,6 @@ internal static class TurnValidation
     public const int MaxMetadataKeyLength = 64;
     public const int MaxMetadataValueLength = 512;
 
-    private static readonly HashSet<string> Efforts = new(StringComparer.Ordinal) { "none", "minimal", "low", "medium", "high", "xhigh" };
 
     /// <summary>The model, or a 400 naming <c>model</c>. This check is what keeps a model name from injecting a command line.</summary>
     public static string RequireModel(string? model)
@@ -37,7 +37,7 @@ internal static class TurnValidation
             return null;
         }
 
-        return Efforts.Contains(effort)
+        return CliOptions.ReasoningEfforts.Contains(effort)
             ? effort
             : throw OpenAiException.InvalidRequest(
                 $"Invalid value for '{param}': '{Truncate(effort)}'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high' and 'xhigh'.",
@@ -73,21 +73,5 @@ internal static class TurnValidation
     }
 
     /// <summary>Echoes a client value in an error message without letting it grow the message unboundedly.</summary>
-    /// <summary>
-    /// Images are parsed but not yet passed to the CLIs; answering without them would change the request's meaning, so they are
-    /// refused with a clear 400 rather than silently dropped.
-    /// </summary>
-    public static IReadOnlyList<InputMessage> RejectImages(IReadOnlyList<InputMessage> input, string param)
-    {
-        if (input.Any(message => message.Content.Any(part => part.Type == "input_image")))
-        {
-            throw OpenAiException.InvalidRequest(
-                "Image inputs are not supported by this server yet: neither CLI runner passes images to the model. Send text only.",
-                param, "unsupported_content");
-        }
-
-        return input;
-    }
-
     public static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }

@@ -2,13 +2,14 @@ using System.Text.Json;
 using OrleansCodex.Api.ChatCompletions;
 using OrleansCodex.Api.Errors;
 using OrleansCodex.Api.Json;
+using OrleansCodex.Api.Tests.Turns;
 
 namespace OrleansCodex.Api.Tests.ChatCompletions;
 
 public sealed class ChatRequestParserTests
 {
     private static ChatTurnInput Parse(string json) =>
-        ChatRequestParser.Parse(JsonSerializer.Deserialize(json, OpenAiJsonContext.Default.ChatCompletionRequest)!);
+        ChatRequestParser.Parse(JsonSerializer.Deserialize(json, OpenAiJsonContext.Default.ChatCompletionRequest)!, TurnPolicyTests.Policy());
 
     private static OpenAiException Fails(string json) => Assert.Throws<OpenAiException>(() => Parse(json));
 
@@ -32,12 +33,40 @@ public sealed class ChatRequestParserTests
     }
 
     [Fact]
-    public void Parse_ImageUrlPart_Is400UntilTheClisReceiveImages()
+    public void Parse_RemoteImageUrlPart_Is400WhileRemoteImagesAreDisabled()
     {
         var error = Fails("""{"model":"gpt-5.5","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}""");
 
         Assert.Equal("messages", error.Param);
-        Assert.Equal("unsupported_content", error.Code);
+        Assert.Equal("remote_images_disabled", error.Code);
+    }
+
+    [Fact]
+    public void Parse_DataUrlImagePart_IsKept()
+    {
+        var input = Parse("""{"model":"gpt-5.5","messages":[{"role":"user","content":[{"type":"text","text":"what?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}""");
+
+        Assert.Equal("data:image/png;base64,iVBORw0KGgo=", input.Input[0].Content[1].ImageUrl);
+    }
+
+    [Fact]
+    public void Parse_JsonSchemaResponseFormat_BecomesTheOutputFormat()
+    {
+        var input = Parse("""
+            {"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}],
+             "response_format":{"type":"json_schema","json_schema":{"name":"answer","schema":{"type":"object","properties":{"n":{"type":"integer"}}}}}}
+            """);
+
+        Assert.Equal("answer", input.Controls.OutputFormat!.Name);
+        Assert.False(input.Controls.OutputFormat.Strict);
+    }
+
+    [Fact]
+    public void Parse_JsonSchemaResponseFormatWithoutItsSchema_Is400NamingIt()
+    {
+        var error = Fails("""{"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"a"}}}""");
+
+        Assert.Equal("response_format.json_schema.schema", error.Param);
     }
 
     [Fact]
@@ -69,7 +98,7 @@ public sealed class ChatRequestParserTests
 
         Assert.True(input.Stream);
         Assert.True(input.IncludeUsage);
-        Assert.Equal("low", input.ReasoningEffort);
+        Assert.Equal("low", input.Controls.ReasoningEffort);
     }
 
     [Fact]

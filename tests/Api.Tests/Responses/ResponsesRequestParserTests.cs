@@ -2,13 +2,14 @@ using System.Text.Json;
 using OrleansCodex.Api.Errors;
 using OrleansCodex.Api.Json;
 using OrleansCodex.Api.Responses;
+using OrleansCodex.Api.Tests.Turns;
 
 namespace OrleansCodex.Api.Tests.Responses;
 
 public sealed class ResponsesRequestParserTests
 {
     private static ResponsesTurnInput Parse(string json) =>
-        ResponsesRequestParser.Parse(JsonSerializer.Deserialize(json, OpenAiJsonContext.Default.CreateResponseRequest)!);
+        ResponsesRequestParser.Parse(JsonSerializer.Deserialize(json, OpenAiJsonContext.Default.CreateResponseRequest)!, TurnPolicyTests.Policy());
 
     private static OpenAiException Fails(string json) => Assert.Throws<OpenAiException>(() => Parse(json));
 
@@ -36,12 +37,26 @@ public sealed class ResponsesRequestParserTests
     }
 
     [Fact]
-    public void Parse_InputImage_Is400UntilTheClisReceiveImages()
+    public void Parse_RemoteInputImage_Is400WhileRemoteImagesAreDisabled()
     {
         var error = Fails("""{"model":"gpt-5.5","input":[{"role":"user","content":[{"type":"input_image","image_url":"https://x/i.png"}]}]}""");
 
         Assert.Equal("input", error.Param);
-        Assert.Equal("unsupported_content", error.Code);
+        Assert.Equal("remote_images_disabled", error.Code);
+    }
+
+    [Fact]
+    public void Parse_JsonSchemaTextFormat_BecomesTheOutputFormat()
+    {
+        var input = Parse("""
+            {"model":"gpt-5.5","input":"hi","text":{"format":{"type":"json_schema","name":"answer","strict":true,
+             "schema":{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}}}}
+            """);
+
+        var format = input.Controls.OutputFormat!;
+        Assert.Equal("answer", format.Name);
+        Assert.True(format.Strict);
+        Assert.Contains("\"required\":[\"a\"]", format.Schema);
     }
 
     [Fact]
@@ -65,7 +80,8 @@ public sealed class ResponsesRequestParserTests
         Assert.False(input.Store);
         Assert.True(input.Stream);
         Assert.Equal("b", input.Metadata!["a"]);
-        Assert.Equal("high", input.ReasoningEffort);
+        Assert.Equal("high", input.Controls.ReasoningEffort);
+        Assert.Null(input.Controls.OutputFormat);
         Assert.Equal(50, input.MaxOutputTokens);
     }
 

@@ -1,0 +1,304 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using OrleansCodex.Api.Errors;
+using OrleansCodex.Api.Options;
+using OrleansCodex.Grains.Conversations;
+using OrleansCodex.Grains.Providers;
+
+namespace OrleansCodex.Api.Turns;
+
+/// <summary>What a request may change about how its CLI runs, after checking it against this server's settings.</summary>
+/// <param name="ExtraInstructions">Added to the turn's instructions (for <c>json_object</c>); not echoed as the client's instructions.</param>
+public sealed record TurnControls(string? Sandbox, bool? NetworkAccess, string? ReasoningEffort, TimeSpan? Timeout, OutputFormat? OutputFormat, string? ExtraInstructions)
+{
+    public static readonly TurnControls None = new(null, null, null, null, null, null);
+}
+
+public static class TurnRequestControls
+{
+    /// <summary>The request with its checked controls applied.</summary>
+    public static TurnRequest WithControls(this TurnRequest request, TurnControls controls) => request with
+    {
+        Sandbox = controls.Sandbox,
+        NetworkAccess = controls.NetworkAccess,
+        ReasoningEffort = controls.ReasoningEffort,
+        Timeout = controls.Timeout,
+        OutputFormat = controls.OutputFormat,
+        Instructions = controls.ExtraInstructions is null ? request.Instructions
+            : request.Instructions is null ? controls.ExtraInstructions : request.Instructions + "\n\n" + controls.ExtraInstructions,
+    };
+}
+
+/// <summary>
+/// Checks the parts of a turn request that reach a CLI's command line or sandbox: images, structured output and the <c>x_codex</c>
+/// extension (<c>sandbox</c>, <c>network_access</c>, <c>reasoning_effort</c>, <c>timeout</c>). A request may always ask for less
+/// than the server's settings; asking for more is a 400 unless <c>Cli:AllowRaisingPrivileges</c> is set, and
+/// <c>danger-full-access</c> also needs <c>Cli:CodexAllowDangerFullAccess</c>. Claude Code's permissions come from server
+/// settings only, so the sandbox fields are refused for Claude models.
+/// </summary>
+public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOptions> cli)
+{
+    public const string ExtensionName = "x_codex";
+    public const int MaxImagesPerTurn = 16;
+    private const string JsonObjectInstruction = "Answer with one valid JSON object and nothing else: no prose, no code fences.";
+
+    /// <summary>Images: <c>data:</c> URLs of a supported type with valid base64; <c>https</c> URLs only when <c>Api:AllowRemoteImages</c>.</summary>
+    public IReadOnlyList<InputMessage> ValidateImages(IReadOnlyList<InputMessage> input, string param)
+    {
+        var count = 0;
+        for (var m = 0; m < input.Count; m++)
+        {
+            foreach (var part in input[m].Content.Where(p => p.Type == "input_image"))
+            {
+                if (++count > MaxImagesPerTurn)
+                {
+                    throw OpenAiException.InvalidRequest($"At most {MaxImagesPerTurn} images are accepted per request.", param, "too_many_images");
+                }
+
+                ValidateImageUrl(part.ImageUrl ?? "", param);
+            }
+        }
+
+        return input;
+    }
+
+    private void ValidateImageUrl(string url, string param)
+    {
+        if (TurnImages.TryParseDataUrl(url, out var mediaType, out var base64))
+        {
+            if (!TurnImages.MediaTypes.ContainsKey(mediaType))
+            {
+                throw OpenAiException.InvalidRequest(
+                    $"Unsupported image type '{TurnValidation.Truncate(mediaType)}'. Supported types are: {string.Join(", ", TurnImages.MediaTypes.Keys)}.",
+                    param, "invalid_image_format");
+            }
+
+            var buffer = new byte[base64.Length / 4 * 3 + 3];
+            if (base64.Length == 0 || !Convert.TryFromBase64String(base64, buffer, out _))
+            {
+                throw OpenAiException.InvalidRequest("An image data URL does not hold valid base64 data.", param, "invalid_image");
+            }
+
+            return;
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
+        {
+            throw OpenAiException.InvalidRequest(
+                "An image must be a data: URL (data:image/png;base64,...) or, where the server allows remote images, an https URL.",
+                param, "invalid_image_url");
+        }
+
+        if (!api.Value.AllowRemoteImages)
+        {
+            throw OpenAiException.InvalidRequest(
+                "Remote image URLs are disabled on this server (Api:AllowRemoteImages); send the image inline as a data: URL.",
+                param, "remote_images_disabled");
+        }
+
+        if (uri.Scheme != "https")
+        {
+            throw OpenAiException.InvalidRequest("Remote image URLs must use https.", param, "invalid_image_url");
+        }
+    }
+
+    /// <summary>
+    /// A Responses <c>text.format</c> or Chat <c>response_format</c>: <c>text</c> (or absent) is free text; <c>json_schema</c> needs a
+    /// name and an object schema; <c>json_object</c> becomes an instruction to answer with one JSON object.
+    /// </summary>
+    /// <param name="nestedSchema">Whether <c>name</c>/<c>schema</c>/<c>strict</c> live in a <c>json_schema</c> member (Chat) rather than
+    /// in the format itself (Responses).</param>
+    public static (OutputFormat? Format, string? Instruction) ParseOutputFormat(JsonElement format, string param, bool nestedSchema)
+    {
+        if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return (null, null);
+        }
+
+        if (format.ValueKind != JsonValueKind.Object)
+        {
+            throw OpenAiException.InvalidRequest($"'{param}' must be an object.", param, "invalid_type");
+        }
+
+        var type = format.TryGetProperty("type", out var typeValue) && typeValue.ValueKind == JsonValueKind.String ? typeValue.GetString() : null;
+        switch (type)
+        {
+            case "text":
+                return (null, null);
+            case "json_object":
+                return (null, JsonObjectInstruction);
+            case "json_schema":
+                break;
+            default:
+                throw OpenAiException.InvalidRequest(
+                    $"Invalid value for '{param}.type': {(type is null ? "missing" : $"'{TurnValidation.Truncate(type)}'")}. Supported values are: 'text', 'json_object' and 'json_schema'.",
+                    $"{param}.type", "invalid_value");
+        }
+
+        var holderParam = nestedSchema ? $"{param}.json_schema" : param;
+        var holder = format;
+        if (nestedSchema && (!format.TryGetProperty("json_schema", out holder) || holder.ValueKind != JsonValueKind.Object))
+        {
+            throw OpenAiException.InvalidRequest($"Missing required parameter: '{holderParam}'.", holderParam, "missing_required_parameter");
+        }
+
+        var name = holder.TryGetProperty("name", out var nameValue) && nameValue.ValueKind == JsonValueKind.String ? nameValue.GetString()! : null;
+        if (name is null || !SchemaNamePattern().IsMatch(name))
+        {
+            throw OpenAiException.InvalidRequest(
+                $"Invalid '{holderParam}.name': it is required and uses letters, digits, '_' and '-' only, at most 64 characters.", $"{holderParam}.name",
+                name is null ? "missing_required_parameter" : "invalid_value");
+        }
+
+        if (!holder.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
+        {
+            throw OpenAiException.InvalidRequest($"'{holderParam}.schema' must be a JSON schema object.", $"{holderParam}.schema",
+                holder.TryGetProperty("schema", out _) ? "invalid_type" : "missing_required_parameter");
+        }
+
+        var strict = holder.TryGetProperty("strict", out var strictValue) && strictValue.ValueKind == JsonValueKind.True;
+        return (new OutputFormat(name, schema.GetRawText(), strict), null);
+    }
+
+    /// <summary>The <c>x_codex</c> extension and the standard effort, merged and checked against the server's settings.</summary>
+    public TurnControls ParseControls(JsonElement extension, string model, string? standardEffort, string standardEffortParam, OutputFormat? format, string? formatInstruction)
+    {
+        string? sandbox = null;
+        bool? network = null;
+        string? effort = null;
+        TimeSpan? timeout = null;
+        if (extension.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null))
+        {
+            if (extension.ValueKind != JsonValueKind.Object)
+            {
+                throw OpenAiException.InvalidRequest($"'{ExtensionName}' must be an object.", ExtensionName, "invalid_type");
+            }
+
+            foreach (var property in extension.EnumerateObject())
+            {
+                var param = $"{ExtensionName}.{property.Name}";
+                var value = property.Value;
+                switch (property.Name)
+                {
+                    case "sandbox":
+                        sandbox = value.ValueKind == JsonValueKind.String ? value.GetString() : throw TypeError(param, "a string");
+                        break;
+                    case "network_access":
+                        network = value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : throw TypeError(param, "a boolean");
+                        break;
+                    case "reasoning_effort":
+                        effort = TurnValidation.ValidateEffort(value.ValueKind == JsonValueKind.String ? value.GetString() : throw TypeError(param, "a string"), param);
+                        break;
+                    case "timeout":
+                        timeout = ParseTimeout(value, param);
+                        break;
+                    default:
+                        throw OpenAiException.InvalidRequest(
+                            $"Unknown parameter: '{TurnValidation.Truncate(param)}'. Supported are: sandbox, network_access, reasoning_effort and timeout.", param, "unknown_parameter");
+                }
+            }
+        }
+
+        if (effort is not null && standardEffort is not null && effort != standardEffort)
+        {
+            throw OpenAiException.InvalidRequest(
+                $"'{ExtensionName}.reasoning_effort' ('{effort}') contradicts '{standardEffortParam}' ('{standardEffort}'); send one of them.",
+                $"{ExtensionName}.reasoning_effort", "invalid_value");
+        }
+
+        var options = cli.Value;
+        if ((sandbox is not null || network is not null) && ModelRouting.ProviderFor(model) != CliProvider.Codex)
+        {
+            throw OpenAiException.InvalidRequest(
+                $"'{ExtensionName}.{(sandbox is not null ? "sandbox" : "network_access")}' applies to Codex models only; Claude Code's permissions are set by the server (Cli:ClaudePermissionMode).",
+                $"{ExtensionName}.{(sandbox is not null ? "sandbox" : "network_access")}", "unsupported_parameter");
+        }
+
+        if (sandbox is not null)
+        {
+            CheckSandbox(sandbox, options);
+        }
+
+        var effectiveSandbox = sandbox ?? options.CodexSandboxMode;
+        if (network is true)
+        {
+            if (effectiveSandbox == "read-only")
+            {
+                throw OpenAiException.InvalidRequest(
+                    $"'{ExtensionName}.network_access' needs the workspace-write sandbox; this turn runs read-only.", $"{ExtensionName}.network_access", "invalid_value");
+            }
+
+            if (!options.CodexNetworkAccess && !options.AllowRaisingPrivileges && effectiveSandbox == "workspace-write")
+            {
+                throw OpenAiException.InvalidRequest(
+                    $"'{ExtensionName}.network_access' asks for more than this server allows (Cli:CodexNetworkAccess is false); requests may only lower privileges (Cli:AllowRaisingPrivileges).",
+                    $"{ExtensionName}.network_access", "privilege_not_allowed");
+            }
+        }
+
+        return new TurnControls(sandbox, network, effort ?? standardEffort, timeout, format, formatInstruction);
+    }
+
+    private static void CheckSandbox(string sandbox, CliOptions options)
+    {
+        const string Param = ExtensionName + ".sandbox";
+        var requested = IndexOf(CliOptions.SandboxModes, sandbox);
+        if (requested < 0)
+        {
+            throw OpenAiException.InvalidRequest(
+                $"Invalid value for '{Param}': '{TurnValidation.Truncate(sandbox)}'. Supported values are: {string.Join(", ", CliOptions.SandboxModes.Select(m => $"'{m}'"))}.",
+                Param, "invalid_value");
+        }
+
+        if (sandbox == "danger-full-access" && !options.CodexAllowDangerFullAccess)
+        {
+            throw OpenAiException.InvalidRequest(
+                "The danger-full-access sandbox is not allowed on this server (Cli:CodexAllowDangerFullAccess / CODEX_ALLOW_DANGER_FULL_ACCESS).",
+                Param, "privilege_not_allowed");
+        }
+
+        if (requested > IndexOf(CliOptions.SandboxModes, options.CodexSandboxMode) && !options.AllowRaisingPrivileges)
+        {
+            throw OpenAiException.InvalidRequest(
+                $"'{Param}' '{sandbox}' asks for more than this server's sandbox ('{options.CodexSandboxMode}'); requests may only lower privileges (Cli:AllowRaisingPrivileges).",
+                Param, "privilege_not_allowed");
+        }
+    }
+
+    private TimeSpan ParseTimeout(JsonElement value, string param)
+    {
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var seconds) || seconds <= 0 || double.IsNaN(seconds))
+        {
+            throw OpenAiException.InvalidRequest($"'{param}' must be a positive number of seconds.", param, "invalid_value");
+        }
+
+        var limit = cli.Value.TurnTimeout;
+        if (seconds > limit.TotalSeconds)
+        {
+            throw OpenAiException.InvalidRequest(
+                $"'{param}' may only lower the server's turn timeout of {limit.TotalSeconds:0.#} s (Cli:TurnTimeout / CODEX_TIMEOUT).", param, "invalid_value");
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    private static int IndexOf(IReadOnlyList<string> values, string value)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (values[i] == value)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static OpenAiException TypeError(string param, string expected) =>
+        OpenAiException.InvalidRequest($"'{param}' must be {expected}.", param, "invalid_type");
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex SchemaNamePattern();
+}
