@@ -122,10 +122,13 @@ public sealed partial class ConversationGrain(
     /// <summary>Streams the worker's text deltas and captures the outcome in <paramref name="outcome"/>; cancellation propagates (RunTurn records it).</summary>
     private async IAsyncEnumerable<TurnEvent> RunOnWorkerAsync(TurnPlan plan, TurnOutcome outcome, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var lease = await workers.AcquireAsync(plan.Turn.Provider, cancellationToken);
+        var (lease, refusal) = await workers.AcquireAsync(plan.Turn.Provider, cancellationToken);
+        using var _ = lease;
         if (lease is null)
         {
-            outcome.Error = new TurnError(TurnErrorCodes.Overloaded, $"All {plan.Turn.Provider} workers on this node are busy; try again shortly.");
+            outcome.Error = refusal == WorkerRefusal.QueueFull
+                ? new TurnError(TurnErrorCodes.QueueFull, $"All {plan.Turn.Provider} workers on this node are busy and {workers.QueuedCount(plan.Turn.Provider)} turns are already waiting; try again later.")
+                : new TurnError(TurnErrorCodes.Overloaded, $"All {plan.Turn.Provider} workers on this node stayed busy; try again shortly.");
             yield break;
         }
 

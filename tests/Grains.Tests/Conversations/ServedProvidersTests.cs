@@ -61,10 +61,10 @@ public sealed class ServedProvidersTests(CodexOnlyHostFixture host) : IClassFixt
         var pool = new CliWorkerPool(Options.Create(new WorkerOptions { Codex = 2, Claude = 4, QueueTimeout = TimeSpan.FromSeconds(30) }));
         Assert.Equal(0, pool.CurrentLoad);
 
-        using var codex1 = await pool.AcquireAsync(CliProvider.Codex, CancellationToken.None);
+        using var codex1 = (await pool.AcquireAsync(CliProvider.Codex, CancellationToken.None)).Lease;
         Assert.Equal(0.5, pool.CurrentLoad, precision: 6);
 
-        using var codex2 = await pool.AcquireAsync(CliProvider.Codex, CancellationToken.None);
+        using var codex2 = (await pool.AcquireAsync(CliProvider.Codex, CancellationToken.None)).Lease;
         Assert.Equal(1.0, pool.CurrentLoad, precision: 6);
 
         // A third Codex turn waits: saturated plus one waiting turn over the node's six workers.
