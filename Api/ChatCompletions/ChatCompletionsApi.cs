@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansCodex.Api.Json;
+using OrleansCodex.Api.Models;
 using OrleansCodex.Api.Responses;
 using OrleansCodex.Api.Turns;
 using OrleansCodex.Grains.Conversations;
@@ -16,11 +17,12 @@ public static class ChatCompletionsApi
         return app;
     }
 
-    public static async Task<Results<JsonHttpResult<ChatCompletion>, TurnStreamResult>> CreateChatCompletion(HttpContext context, TurnGateway turns, TurnPolicy policy)
+    public static async Task<Results<JsonHttpResult<ChatCompletion>, TurnStreamResult>> CreateChatCompletion(HttpContext context, TurnGateway turns, TurnPolicy policy, ModelCatalog models)
     {
         var cancellationToken = context.RequestAborted;
         var body = await JsonRequestReader.ReadAsync(context.Request, OpenAiJsonContext.Default.ChatCompletionRequest);
         var input = ChatRequestParser.Parse(body, policy);
+        await models.EnsureServedAsync(input.Model, cancellationToken);
         await turns.EnsureProviderAvailableAsync(input.Model, cancellationToken);
 
         var conversationId = ResponseIds.NewConversationId();

@@ -1,11 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using OrleansCodex.Api.Errors;
 using OrleansCodex.Api.Json;
-using OrleansCodex.Api.Turns;
 
 namespace OrleansCodex.Api.Models;
 
-/// <summary><c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> from the configured catalog.</summary>
+/// <summary><c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> from the catalog.</summary>
 public static class ModelsApi
 {
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
@@ -16,10 +14,9 @@ public static class ModelsApi
         return app;
     }
 
-    public static JsonHttpResult<ModelList> ListModels(ModelCatalog catalog) => TypedResults.Json(new ModelList(catalog.All), OpenAiJsonContext.Default.ModelList);
+    public static async Task<JsonHttpResult<ModelList>> ListModels(ModelCatalog catalog, CancellationToken cancellationToken) =>
+        TypedResults.Json(new ModelList(await catalog.GetAllAsync(cancellationToken)), OpenAiJsonContext.Default.ModelList);
 
-    public static JsonHttpResult<ModelObject> GetModel(string model, ModelCatalog catalog) =>
-        TypedResults.Json(
-            catalog.Find(model) ?? throw OpenAiException.NotFound($"The model '{TurnValidation.Truncate(model)}' does not exist.", "model", "model_not_found"),
-            OpenAiJsonContext.Default.ModelObject);
+    public static async Task<JsonHttpResult<ModelObject>> GetModel(string model, ModelCatalog catalog, CancellationToken cancellationToken) =>
+        TypedResults.Json(await catalog.FindAsync(model, cancellationToken) ?? throw ModelCatalog.NotFound(model), OpenAiJsonContext.Default.ModelObject);
 }

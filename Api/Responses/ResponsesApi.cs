@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using OrleansCodex.Api.Errors;
 using OrleansCodex.Api.Json;
+using OrleansCodex.Api.Models;
 using OrleansCodex.Api.Turns;
 using OrleansCodex.Grains.Conversations;
 
@@ -21,12 +22,13 @@ public static class ResponsesApi
         return app;
     }
 
-    public static async Task<Results<JsonHttpResult<ResponseObject>, TurnStreamResult>> CreateResponse(HttpContext context, TurnGateway turns, TurnPolicy policy)
+    public static async Task<Results<JsonHttpResult<ResponseObject>, TurnStreamResult>> CreateResponse(HttpContext context, TurnGateway turns, TurnPolicy policy, ModelCatalog models)
     {
         var cancellationToken = context.RequestAborted;
         var body = await JsonRequestReader.ReadAsync(context.Request, OpenAiJsonContext.Default.CreateResponseRequest);
         var input = ResponsesRequestParser.Parse(body, policy);
         var conversationId = TurnGateway.ConversationOf(input.PreviousResponseId);
+        await models.EnsureServedAsync(input.Model, cancellationToken);
         await turns.EnsureProviderAvailableAsync(input.Model, cancellationToken);
 
         var request = new TurnRequest

@@ -42,12 +42,22 @@ public static class ModelRouting
         return true;
     }
 
-    /// <summary><c>claude-*</c>, <c>opus</c>, <c>sonnet</c> and <c>haiku</c> go to Claude Code; everything else to Codex.</summary>
-    public static CliProvider ProviderFor(string model) =>
-        model.StartsWith("claude-", StringComparison.OrdinalIgnoreCase)
-        || model.Equals("opus", StringComparison.OrdinalIgnoreCase)
-        || model.Equals("sonnet", StringComparison.OrdinalIgnoreCase)
-        || model.Equals("haiku", StringComparison.OrdinalIgnoreCase)
-            ? CliProvider.Claude
-            : CliProvider.Codex;
+    /// <summary>
+    /// <c>claude-*</c> and Claude Code's aliases <c>opus</c>, <c>sonnet</c>, <c>haiku</c> (also with a context suffix such as
+    /// <c>opus[1m]</c>) go to Claude Code; everything else to Codex.
+    /// </summary>
+    public static CliProvider ProviderFor(string model)
+    {
+        if (model.StartsWith("claude-", StringComparison.OrdinalIgnoreCase))
+        {
+            return CliProvider.Claude;
+        }
+
+        var alias = model.IndexOf('[') is > 0 and var bracket ? model[..bracket] : model;
+        return alias.Equals("opus", StringComparison.OrdinalIgnoreCase)
+            || alias.Equals("sonnet", StringComparison.OrdinalIgnoreCase)
+            || alias.Equals("haiku", StringComparison.OrdinalIgnoreCase)
+                ? CliProvider.Claude
+                : CliProvider.Codex;
+    }
 }

@@ -108,7 +108,8 @@ internal sealed class CliProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a short command (a status probe) to its end, killing it after <paramref name="timeout"/>.</summary>
-    public static async Task<ProbeResult> RunProbeAsync(CliCommand command, TimeSpan timeout, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
+    /// <param name="stdin">Written to the process before its stdin is closed.</param>
+    public static async Task<ProbeResult> RunProbeAsync(CliCommand command, TimeSpan timeout, ILogger logger, TimeProvider time, CancellationToken cancellationToken, string stdin = "")
     {
         var (process, error) = TryStart(command, logger, time);
         if (process is null)
@@ -120,7 +121,7 @@ internal sealed class CliProcess : IAsyncDisposable
         {
             using var deadline = new CancellationTokenSource(timeout, time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
-            await process.WriteStdinAndCloseAsync("", linked.Token);
+            await process.WriteStdinAndCloseAsync(stdin, linked.Token);
             var stdout = new StringBuilder();
             try
             {

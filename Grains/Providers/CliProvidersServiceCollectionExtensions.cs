@@ -30,6 +30,10 @@ public static class CliProvidersServiceCollectionExtensions
             : sp.GetRequiredService<CodexExecRunner>());
         services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<ClaudePrintRunner>());
 
+        services.TryAddSingleton<CliModelCatalog>();
+        services.TryAddSingleton<ICliModelCatalog>(sp => sp.GetRequiredService<CliModelCatalog>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<CliModelCatalog>());
+
         services.TryAddSingleton<ProviderStatusService>();
         services.TryAddSingleton<IProviderStatusService>(sp => sp.GetRequiredService<ProviderStatusService>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ProviderStatusService>());

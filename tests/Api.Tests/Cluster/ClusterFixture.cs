@@ -48,7 +48,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public IEnumerable<ServiceProcess> Nodes => NodeIds.Select(id => _nodes[id]);
 
     /// <summary>What every process of this fixture inherits: the CLI homes (pointing at the stub) and Debug catalog logging.</summary>
-    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>(Cli.Environment)
+    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>(Cli.Environment.Concat(StubModelServer.MagicModels.ServiceSettings()))
     {
         ["CODEX_PATH"] = Cli.CodexPath,
         ["CLAUDE_PATH"] = Cli.ClaudePath,

@@ -34,6 +34,11 @@ public sealed class ServiceFixture : IAsyncLifetime
             ["CLAUDE_PATH"] = cli.ClaudePath,
             ["Serilog__MinimumLevel__Default"] = "Information",
         };
+        foreach (var (name, value) in StubModelServer.MagicModels.ServiceSettings())
+        {
+            environment[name] = value;
+        }
+
         var directory = cli.CreateWorkingDirectory("service");
         return ServiceProcess.StartAsync(environment, apiKey, directory, extraArguments);
     }

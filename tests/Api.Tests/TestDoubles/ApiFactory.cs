@@ -21,6 +21,8 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
 
     public FakeProviderStatus Providers { get; } = new();
 
+    public FakeModelCatalog ModelCatalog { get; } = new();
+
     /// <summary>Extra settings applied on top of the defaults (set before the first client is created).</summary>
     public Dictionary<string, string?> Settings { get; } = new()
     {
@@ -48,6 +50,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
 
             services.AddSingleton<IGrainFactory>(Conversations);
             services.AddSingleton<IProviderStatusService>(Providers);
+            services.AddSingleton<ICliModelCatalog>(ModelCatalog);
         });
     }
 

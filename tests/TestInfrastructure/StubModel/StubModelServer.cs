@@ -77,6 +77,18 @@ public sealed class StubModelServer : IAsyncDisposable
 
         public const int SlowWordCount = 100;
 
+        /// <summary>Every magic marker, for Codex and as <c>claude-…</c> for Claude.</summary>
+        public static IReadOnlyList<string> All => [.. Markers, .. Markers.Select(m => "claude-" + m)];
+
+        private static readonly string[] Markers = [Unauthorized, NotFound, RateLimited, ServerError, Slow, Hang, Drop];
+
+        /// <summary>
+        /// Settings (as environment variables) that make a service serve the magic models besides the CLIs' catalogs, as an operator
+        /// lists the models of a custom provider in <c>Models:Extra</c>.
+        /// </summary>
+        public static IEnumerable<KeyValuePair<string, string>> ServiceSettings() =>
+            All.Select((model, i) => new KeyValuePair<string, string>($"Models__Extra__{i}", model));
+
         public static readonly TimeSpan SlowWordInterval = TimeSpan.FromMilliseconds(300);
     }
 
