@@ -77,8 +77,8 @@ public sealed class StubModelServer : IAsyncDisposable
 
         public const int SlowWordCount = 100;
 
-        /// <summary>Every magic marker, for Codex and as <c>claude-…</c> for Claude.</summary>
-        public static IReadOnlyList<string> All => [.. Markers, .. Markers.Select(m => "claude-" + m)];
+        /// <summary>The stub's default models and every magic marker, for Codex and as <c>claude-…</c> for Claude.</summary>
+        public static IReadOnlyList<string> All => [CodexModel, ClaudeModel, .. Markers, .. Markers.Select(m => "claude-" + m)];
 
         private static readonly string[] Markers = [Unauthorized, NotFound, RateLimited, ServerError, Slow, Hang, Drop];
 
@@ -87,7 +87,7 @@ public sealed class StubModelServer : IAsyncDisposable
         /// lists the models of a custom provider in <c>Models:Extra</c>.
         /// </summary>
         public static IEnumerable<KeyValuePair<string, string>> ServiceSettings() =>
-            All.Select((model, i) => new KeyValuePair<string, string>($"Models__Extra__{i}", model));
+            All.Distinct().Select((model, i) => new KeyValuePair<string, string>($"Models__Extra__{i}", model));
 
         public static readonly TimeSpan SlowWordInterval = TimeSpan.FromMilliseconds(300);
     }
