@@ -88,9 +88,24 @@ public sealed record IncompleteDetails(string Reason);
 public sealed record TextConfig(TextFormat Format)
 {
     public static readonly TextConfig Plain = new(new TextFormat("text"));
+
+    /// <summary>The <c>text</c> echoed in a response: the requested JSON schema, or plain text.</summary>
+    public static TextConfig For(Grains.Conversations.OutputFormat? format) => format is null
+        ? Plain
+        : new(new TextFormat("json_schema") { Name = format.Name, Schema = JsonDocument.Parse(format.Schema).RootElement.Clone(), Strict = format.Strict });
 }
 
-public sealed record TextFormat(string Type);
+public sealed record TextFormat(string Type)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Name { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? Schema { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Strict { get; init; }
+}
 
 public sealed record ReasoningConfig(string? Effort, string? Summary);
 

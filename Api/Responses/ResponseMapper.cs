@@ -17,7 +17,8 @@ public sealed record ResponseTemplate(
     double? Temperature = null,
     double? TopP = null,
     bool ParallelToolCalls = true,
-    int? MaxOutputTokens = null)
+    int? MaxOutputTokens = null,
+    OutputFormat? Format = null)
 {
     public string OutputItemId => ResponseMapper.OutputItemId(Id);
 
@@ -48,6 +49,7 @@ public sealed record ResponseTemplate(
         PreviousResponseId = PreviousResponseId,
         Store = Store,
         MaxOutputTokens = MaxOutputTokens,
+        Text = TextConfig.For(Format),
         Reasoning = new ReasoningConfig(ReasoningEffort, null),
         ParallelToolCalls = ParallelToolCalls,
         Temperature = Temperature ?? 1.0,

@@ -43,7 +43,8 @@ public static class ResponsesApi
             CreatedAt = turns.TimeProvider.GetUtcNow(),
         }.WithControls(input.Controls);
         var template = new ResponseTemplate(request.ResponseId, request.CreatedAt, request.Model, input.Instructions, request.Metadata,
-            request.PreviousResponseId, request.Store, request.ReasoningEffort, input.Temperature, input.TopP, input.ParallelToolCalls, input.MaxOutputTokens);
+            request.PreviousResponseId, request.Store, request.ReasoningEffort, input.Temperature, input.TopP, input.ParallelToolCalls, input.MaxOutputTokens,
+            request.OutputFormat);
         var log = TrackTurn(context, request, conversationId);
 
         var session = turns.Start(conversationId, request, cancellationToken);

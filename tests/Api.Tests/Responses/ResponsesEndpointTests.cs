@@ -51,6 +51,34 @@ public sealed class ResponsesEndpointTests : IClassFixture<ApiFactory>
     }
 
     [Fact]
+    public async Task Post_JsonSchemaAndXCodex_ReachTheTurnAndTheFormatIsEchoed()
+    {
+        var response = await CreateAsync("""
+            {"model":"gpt-5.5","input":"hi","text":{"format":{"type":"json_schema","name":"answer","strict":true,"schema":{"type":"object","properties":{"a":{"type":"string"}}}}},
+             "x_codex":{"sandbox":"read-only","reasoning_effort":"high","timeout":30}}
+            """);
+
+        var format = response.GetProperty("text").GetProperty("format");
+        Assert.Equal("json_schema", format.GetProperty("type").GetString());
+        Assert.Equal("answer", format.GetProperty("name").GetString());
+        Assert.Equal("string", format.GetProperty("schema").GetProperty("properties").GetProperty("a").GetProperty("type").GetString());
+        Assert.Equal("high", response.GetProperty("reasoning").GetProperty("effort").GetString());
+        var turn = _factory.Conversations.Turns.Single(t => t.Request.ResponseId == response.GetProperty("id").GetString()).Request;
+        Assert.Equal("answer", turn.OutputFormat!.Name);
+        Assert.Equal("read-only", turn.Sandbox);
+        Assert.Equal("high", turn.ReasoningEffort);
+        Assert.Equal(TimeSpan.FromSeconds(30), turn.Timeout);
+    }
+
+    [Fact]
+    public async Task Post_PlainText_EchoesTextFormatWithoutSchemaFields()
+    {
+        var format = (await CreateAsync("""{"model":"gpt-5.5","input":"hi"}""")).GetProperty("text").GetProperty("format");
+
+        Assert.Equal(["type"], format.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
     public async Task Post_WithPreviousResponse_ContinuesTheSameConversationWithoutInstructions()
     {
         var first = await CreateAsync("""{"model":"gpt-5.5","input":"hi","instructions":"only once"}""");
