@@ -25,7 +25,12 @@ public static class GrainsServiceCollectionExtensions
 
         services.AddOptions<ConversationOptions>()
             .Bind(configuration.GetSection(ConversationOptions.SectionName))
-            .PostConfigure(options => options.WorkDirectory ??= Path.Combine(configuration["Storage:DataDirectory"] ?? "data", "work"))
+            .PostConfigure(options =>
+            {
+                // The default lives under the data directory and is created; a configured root must exist (a typo must not scatter data).
+                options.CreateIfMissing = options.WorkDirectory is null;
+                options.WorkDirectory ??= Path.Combine(configuration["Storage:DataDirectory"] ?? "data", "work");
+            })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConversationOptions>, ConversationOptionsValidator>());
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName)).ValidateOnStart();

@@ -11,6 +11,9 @@ public sealed class ConversationOptions
     /// (alias <c>CODEX_WORKDIR</c>). A Claude session resumes only from the directory it was created in, so each is stable.</summary>
     /// <value><c>{Storage:DataDirectory}/work</c> (so <c>data/work</c>) by default.</value>
     public string? WorkDirectory { get; set; }
+
+    /// <summary>Whether a missing <see cref="WorkDirectory"/> is created (the default one) or is a start-up error (a configured one).</summary>
+    internal bool CreateIfMissing { get; set; }
 }
 
 internal sealed class ConversationOptionsValidator : IValidateOptions<ConversationOptions>
@@ -25,7 +28,17 @@ internal sealed class ConversationOptionsValidator : IValidateOptions<Conversati
         try
         {
             var root = Path.GetFullPath(options.WorkDirectory!);
-            Directory.CreateDirectory(root);
+            if (!Directory.Exists(root))
+            {
+                if (!options.CreateIfMissing)
+                {
+                    return ValidateOptionsResult.Fail(
+                        $"Conversations:WorkDirectory (CODEX_WORKDIR) '{options.WorkDirectory}' does not exist; create it (writable by this service) or point the setting at an existing directory.");
+                }
+
+                Directory.CreateDirectory(root);
+            }
+
             var probe = Path.Combine(root, $".write-probe-{Environment.ProcessId}");
             File.WriteAllText(probe, "");
             File.Delete(probe);

@@ -72,6 +72,49 @@ public sealed class StartupValidationTests
     }
 
     [Fact]
+    public void Start_MissingWorkDirectory_RefusesToStartNamingIt()
+    {
+        using var factory = new ApiFactory();
+        var missing = Path.Combine(Path.GetTempPath(), "orleanscodex-missing-" + Guid.NewGuid().ToString("N"), "work");
+        factory.Settings["Conversations:WorkDirectory"] = missing;
+
+        var exception = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("CODEX_WORKDIR", exception.ToString());
+        Assert.Contains("does not exist", exception.ToString());
+        Assert.False(Directory.Exists(missing));
+    }
+
+    [Fact]
+    public void Start_ReadOnlyWorkDirectory_RefusesToStart()
+    {
+        using var factory = new ApiFactory();
+        // A directory nobody can create files in, not even root (the tests may run as root, which ignores permission bits).
+        factory.Settings["Conversations:WorkDirectory"] = "/proc";
+
+        var exception = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("is not a writable directory", exception.ToString());
+    }
+
+    [Fact]
+    public void Start_BadCliSettings_RefusesToStartNamingEverySetting()
+    {
+        using var factory = new ApiFactory();
+        factory.Settings["Cli:CodexReasoningEffort"] = "maximal";
+        factory.Settings["Cli:ClaudePermissionMode"] = "bypassPermissions";
+        factory.Settings["Cli:IdleTimeout"] = "-00:00:01";
+        factory.Settings["Workers:MaxQueuedTurns"] = "-1";
+
+        var exception = Assert.ThrowsAny<Exception>(() => factory.CreateClient()).ToString();
+
+        Assert.Contains("Cli:CodexReasoningEffort", exception);
+        Assert.Contains("Cli:ClaudeAllowBypassPermissions", exception);
+        Assert.Contains("Cli:IdleTimeout", exception);
+        Assert.Contains("Workers:MaxQueuedTurns", exception);
+    }
+
+    [Fact]
     public void Validate_BadCatalogName_NamesTheEntry()
     {
         var result = new ModelsOptionsValidator().Validate(null, new ModelsOptions { Extra = ["ok", "bad name"] });
