@@ -322,7 +322,8 @@ public sealed class StubModelServer : IAsyncDisposable
         var stream = body.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
         var conversation = StubConversation.FromMessagesRequest(body);
         var failure = FailureFor(model, context.Request);
-        var answer = failure?.Message ?? (IsMagic(model, MagicModels.Slow) ? SlowAnswer() : conversation.Answer);
+        var structuredOutput = failure is null ? StubStructuredOutput.CallFor(body) : null;
+        var answer = failure?.Message ?? structuredOutput?.ToJsonString() ?? (IsMagic(model, MagicModels.Slow) ? SlowAnswer() : conversation.Answer);
         Record(StubApi.Messages, context.Request, model, stream, body, conversation, answer);
 
         if (failure is { } f)
@@ -340,6 +341,12 @@ public sealed class StubModelServer : IAsyncDisposable
             ["cache_read_input_tokens"] = 0,
             ["output_tokens"] = output,
         };
+
+        if (structuredOutput is not null)
+        {
+            await WriteStructuredOutputCallAsync(context, stream, model, messageId, structuredOutput, UsageJson(usage.Output));
+            return;
+        }
 
         if (!stream)
         {
@@ -421,6 +428,54 @@ public sealed class StubModelServer : IAsyncDisposable
         {
         }
         catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>Answers with a call of Claude Code's <c>StructuredOutput</c> tool (<c>--json-schema</c>), streamed as an <c>input_json_delta</c> or whole.</summary>
+    private async Task WriteStructuredOutputCallAsync(HttpContext context, bool stream, string? model, string messageId, JsonNode input, JsonObject usage)
+    {
+        var toolUse = new JsonObject { ["type"] = "tool_use", ["id"] = $"toolu_{messageId}", ["name"] = StubStructuredOutput.ToolName };
+        JsonObject Message(JsonArray content, string? stopReason) => new()
+        {
+            ["id"] = messageId, ["type"] = "message", ["role"] = "assistant", ["model"] = model, ["content"] = content,
+            ["stop_reason"] = stopReason, ["stop_sequence"] = null, ["usage"] = usage.DeepClone(),
+        };
+
+        if (!stream)
+        {
+            var whole = (JsonObject)toolUse.DeepClone();
+            whole["input"] = input.DeepClone();
+            await context.Response.WriteAsJsonAsync(Message(new JsonArray(whole), "tool_use"));
+            return;
+        }
+
+        using var streamScope = BeginStream(context);
+        var token = streamScope.Token;
+        Task Send(string type, JsonObject data)
+        {
+            data["type"] = type;
+            return WriteSseAsync(context.Response, type, data, token);
+        }
+
+        try
+        {
+            await Send("message_start", new JsonObject { ["message"] = Message([], null) });
+            var start = (JsonObject)toolUse.DeepClone();
+            start["input"] = new JsonObject();
+            await Send("content_block_start", new JsonObject { ["index"] = 0, ["content_block"] = start });
+            await Send("content_block_delta", new JsonObject
+            {
+                ["index"] = 0, ["delta"] = new JsonObject { ["type"] = "input_json_delta", ["partial_json"] = input.ToJsonString() },
+            });
+            await Send("content_block_stop", new JsonObject { ["index"] = 0 });
+            await Send("message_delta", new JsonObject
+            {
+                ["delta"] = new JsonObject { ["stop_reason"] = "tool_use", ["stop_sequence"] = null }, ["usage"] = usage.DeepClone(),
+            });
+            await Send("message_stop", new JsonObject());
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
         {
         }
     }
