@@ -366,11 +366,7 @@ public sealed class StubModelServer : IAsyncDisposable
 
         using var streamScope = BeginStream(context);
         var token = streamScope.Token;
-        Task Send(string type, JsonObject data)
-        {
-            data["type"] = type;
-            return WriteSseAsync(context.Response, type, data, token);
-        }
+        var send = AnthropicSender(context, token);
 
         try
         {
@@ -381,7 +377,7 @@ public sealed class StubModelServer : IAsyncDisposable
                 return;
             }
 
-            await Send("message_start", new JsonObject
+            await send("message_start", new JsonObject
             {
                 ["message"] = new JsonObject
                 {
@@ -395,7 +391,7 @@ public sealed class StubModelServer : IAsyncDisposable
                     ["usage"] = UsageJson(1),
                 },
             });
-            await Send("content_block_start", new JsonObject { ["index"] = 0, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" } });
+            await send("content_block_start", new JsonObject { ["index"] = 0, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" } });
 
             var words = SplitWords(answer);
             for (var i = 0; i < words.Count; i++)
@@ -406,7 +402,7 @@ public sealed class StubModelServer : IAsyncDisposable
                     return;
                 }
 
-                await Send("content_block_delta", new JsonObject
+                await send("content_block_delta", new JsonObject
                 {
                     ["index"] = 0, ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = words[i] },
                 });
@@ -416,13 +412,13 @@ public sealed class StubModelServer : IAsyncDisposable
                 }
             }
 
-            await Send("content_block_stop", new JsonObject { ["index"] = 0 });
-            await Send("message_delta", new JsonObject
+            await send("content_block_stop", new JsonObject { ["index"] = 0 });
+            await send("message_delta", new JsonObject
             {
                 ["delta"] = new JsonObject { ["stop_reason"] = "end_turn", ["stop_sequence"] = null },
                 ["usage"] = UsageJson(usage.Output),
             });
-            await Send("message_stop", new JsonObject());
+            await send("message_stop", new JsonObject());
         }
         catch (OperationCanceledException)
         {
@@ -452,28 +448,24 @@ public sealed class StubModelServer : IAsyncDisposable
 
         using var streamScope = BeginStream(context);
         var token = streamScope.Token;
-        Task Send(string type, JsonObject data)
-        {
-            data["type"] = type;
-            return WriteSseAsync(context.Response, type, data, token);
-        }
+        var send = AnthropicSender(context, token);
 
         try
         {
-            await Send("message_start", new JsonObject { ["message"] = Message([], null) });
+            await send("message_start", new JsonObject { ["message"] = Message([], null) });
             var start = (JsonObject)toolUse.DeepClone();
             start["input"] = new JsonObject();
-            await Send("content_block_start", new JsonObject { ["index"] = 0, ["content_block"] = start });
-            await Send("content_block_delta", new JsonObject
+            await send("content_block_start", new JsonObject { ["index"] = 0, ["content_block"] = start });
+            await send("content_block_delta", new JsonObject
             {
                 ["index"] = 0, ["delta"] = new JsonObject { ["type"] = "input_json_delta", ["partial_json"] = input.ToJsonString() },
             });
-            await Send("content_block_stop", new JsonObject { ["index"] = 0 });
-            await Send("message_delta", new JsonObject
+            await send("content_block_stop", new JsonObject { ["index"] = 0 });
+            await send("message_delta", new JsonObject
             {
                 ["delta"] = new JsonObject { ["stop_reason"] = "tool_use", ["stop_sequence"] = null }, ["usage"] = usage.DeepClone(),
             });
-            await Send("message_stop", new JsonObject());
+            await send("message_stop", new JsonObject());
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
@@ -500,6 +492,13 @@ public sealed class StubModelServer : IAsyncDisposable
         var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
         return new StreamScope(linked, () => Interlocked.Decrement(ref _activeStreams));
     }
+
+    /// <summary>Writes Anthropic SSE events: the event's type is both its name and its data's <c>type</c>.</summary>
+    private static Func<string, JsonObject, Task> AnthropicSender(HttpContext context, CancellationToken cancellationToken) => (type, data) =>
+    {
+        data["type"] = type;
+        return WriteSseAsync(context.Response, type, data, cancellationToken);
+    };
 
     private static async Task WriteSseAsync(HttpResponse response, string type, JsonObject data, CancellationToken cancellationToken)
     {
