@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OrleansCodex.Grains.Providers.AppServer;
+using OrleansCodex.Grains.Providers.ClaudeStream;
 
 namespace OrleansCodex.Grains.Providers;
 
@@ -12,8 +13,10 @@ public static class CliProvidersServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="CliOptions"/> (section <c>Cli</c>, validated on start), the two <see cref="ICliRunner"/>s (Codex's is
     /// <see cref="CodexAppServerRunner"/> or <see cref="CodexExecRunner"/> as <see cref="CliOptions.CodexMode"/> says; Claude's is
-    /// <see cref="ClaudePrintRunner"/>) and <see cref="IProviderStatusService"/>, which checks the CLIs in the background from start-up.
-    /// The app-server process is only started by the first Codex turn in app-server mode, and ended when the container is disposed.
+    /// <see cref="ClaudeStreamRunner"/> or <see cref="ClaudePrintRunner"/> as <see cref="CliOptions.ClaudeMode"/> says) and
+    /// <see cref="IProviderStatusService"/>, which checks the CLIs in the background from start-up.
+    /// The app-server process is only started by the first Codex turn in app-server mode, a persistent Claude process by the first
+    /// turn of its session in stream mode; all are ended when the container is disposed.
     /// </summary>
     public static IServiceCollection AddCliProviders(this IServiceCollection services, IConfiguration configuration)
     {
@@ -25,10 +28,14 @@ public static class CliProvidersServiceCollectionExtensions
         services.TryAddSingleton<CodexAppServer>();
         services.TryAddSingleton<CodexAppServerRunner>();
         services.TryAddSingleton<ClaudePrintRunner>();
+        services.TryAddSingleton<ClaudeProcessPool>();
+        services.TryAddSingleton<ClaudeStreamRunner>();
         services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<IOptions<CliOptions>>().Value.CodexMode == CodexMode.AppServer
             ? sp.GetRequiredService<CodexAppServerRunner>()
             : sp.GetRequiredService<CodexExecRunner>());
-        services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<ClaudePrintRunner>());
+        services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<IOptions<CliOptions>>().Value.ClaudeMode == ClaudeMode.Stream
+            ? sp.GetRequiredService<ClaudeStreamRunner>()
+            : sp.GetRequiredService<ClaudePrintRunner>());
 
         services.TryAddSingleton<CliModelCatalog>();
         services.TryAddSingleton<ICliModelCatalog>(sp => sp.GetRequiredService<CliModelCatalog>());

@@ -75,7 +75,7 @@ public abstract partial class CliRunnerBase : ICliRunner
 
         await using (process)
         {
-            await process.WriteStdinAndCloseAsync(turn.Prompt, linked.Token);
+            await process.WriteStdinAndCloseAsync(await StdinAsync(turn, linked.Token), linked.Token);
 
             while (await ReadEventAsync(process, linked.Token) is { } line)
             {
@@ -148,6 +148,9 @@ public abstract partial class CliRunnerBase : ICliRunner
 
     private protected abstract ICliTurnParser CreateParser(CliTurn turn);
 
+    /// <summary>What the CLI reads from stdin before it is closed: the prompt, unless the CLI takes structured input.</summary>
+    private protected virtual Task<string> StdinAsync(CliTurn turn, CancellationToken cancellationToken) => Task.FromResult(turn.Prompt);
+
     /// <summary>Null when the CLI can reach its upstream; otherwise what the operator must do.</summary>
     private protected abstract Task<string?> CheckLoginAsync(string executablePath, IReadOnlyDictionary<string, string?> environment, CliOptions options, CancellationToken cancellationToken);
 
@@ -182,7 +185,7 @@ public abstract partial class CliRunnerBase : ICliRunner
         environment.TryGetValue(name, out var value) ? (string.IsNullOrEmpty(value) ? null : value) : System.Environment.GetEnvironmentVariable(name);
 
     /// <summary>Rejects what must never reach a command line or cannot work, loudly: this is a bug of the caller.</summary>
-    private void Validate(CliTurn turn)
+    internal void Validate(CliTurn turn)
     {
         if (turn.Provider != Provider)
         {

@@ -63,8 +63,9 @@ public sealed class CliArgumentsTests(CliFixture fixture) : IClassFixture<CliFix
 
         Assert.Equal(
             [
-                "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--model=sonnet",
-                $"--resume={ThreadId}", "--append-system-prompt=--dangerously-skip-permissions", "--effort=low", "--no-session-persistence",
+                "-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--model=sonnet",
+                $"--resume={ThreadId}", "--append-system-prompt=--dangerously-skip-permissions", "--effort=low", "--permission-mode=default",
+                "--no-session-persistence",
             ],
             arguments);
     }
@@ -77,7 +78,27 @@ public sealed class CliArgumentsTests(CliFixture fixture) : IClassFixture<CliFix
 
         var arguments = fixture.Claude().BuildArguments(turn, new CliOptions());
 
-        Assert.Equal([$"--resume={ThreadId}", "--fork-session", $"--session-id={newId}"], arguments.Skip(6));
+        Assert.Equal([$"--resume={ThreadId}", "--fork-session", $"--session-id={newId}", "--permission-mode=default"], arguments.Skip(8));
+    }
+
+    [Fact]
+    public void ClaudeArguments_ServerPermissionSettings_BecomePermissionModeToolsAndOneAllowedToolsPerEntry()
+    {
+        var options = new CliOptions { ClaudePermissionMode = "dontAsk", ClaudeTools = "Bash,Read", ClaudeAllowedTools = ["Read", "Bash(git diff:*)"] };
+
+        var arguments = fixture.Claude().BuildArguments(fixture.ClaudeTurn("p") with { NewSessionId = null }, options);
+
+        Assert.Equal(["--permission-mode=dontAsk", "--tools=Bash,Read", "--allowedTools=Read", "--allowedTools=Bash(git diff:*)"], arguments.Skip(8));
+    }
+
+    [Fact]
+    public void ClaudeArguments_EmptyToolsAndASchema_PassNoToolsAndTheSchemaAsOneArgument()
+    {
+        const string schema = """{"type":"object","properties":{"answer":{"type":"string"}}}""";
+
+        var arguments = fixture.Claude().BuildArguments(fixture.ClaudeTurn("p") with { NewSessionId = null, OutputSchema = schema }, new CliOptions { ClaudeTools = "" });
+
+        Assert.Equal([$"--json-schema={schema}", "--permission-mode=default", "--tools="], arguments.Skip(8));
     }
 
     public static TheoryData<string, Func<CliTurn, CliTurn>> InvalidTurns => new()

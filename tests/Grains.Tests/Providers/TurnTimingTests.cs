@@ -77,7 +77,10 @@ public sealed class TurnTimingTests(CliFixture fixture, ITestOutputHelper output
 
         using var timeout = new CancellationTokenSource(CliFixture.TestTimeout);
         using var process = Process.Start(startInfo)!;
-        await process.StandardInput.WriteAsync(turn.Prompt);
+        // Claude reads its turn as one stream-json user message, as the runner sends it.
+        await process.StandardInput.WriteAsync(arguments.Contains("stream-json") && turn.Provider == Conversations.CliProvider.Claude
+            ? await ClaudeInput.UserMessageAsync(turn, timeout.Token) + "\n"
+            : turn.Prompt);
         process.StandardInput.Close();
         var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
         var stdout = await process.StandardOutput.ReadToEndAsync(timeout.Token);

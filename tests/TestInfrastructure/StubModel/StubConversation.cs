@@ -184,7 +184,7 @@ public sealed partial record StubConversation(
     /// <summary>The user's own words with the CLIs' injected context removed, or null when nothing of the user's is left.</summary>
     private static string? RealUserText(string text)
     {
-        text = SystemReminder().Replace(text, "").Trim();
+        text = CommandEcho().Replace(SystemReminder().Replace(text, ""), "").Trim();
         if (text.Length == 0
             || text.StartsWith("<environment_context>", StringComparison.Ordinal)
             || text.StartsWith("<user_instructions>", StringComparison.Ordinal)
@@ -212,6 +212,10 @@ public sealed partial record StubConversation(
 
     [GeneratedRegex(@"<system-reminder>.*?</system-reminder>", RegexOptions.Singleline)]
     private static partial Regex SystemReminder();
+
+    /// <summary>What Claude Code records of a local command such as <c>set_model</c> (<c>/model</c>) and sends upstream as user text.</summary>
+    [GeneratedRegex(@"<(command-name|command-message|command-args|local-command-stdout|local-command-caveat)>.*?</\1>", RegexOptions.Singleline)]
+    private static partial Regex CommandEcho();
 
     [GeneratedRegex(@"STUB-INSTRUCTION:([A-Za-z0-9_.-]+)")]
     private static partial Regex InstructionPattern();

@@ -334,7 +334,8 @@ public sealed class StubModelServer : IAsyncDisposable
         var stream = body.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
         var conversation = StubConversation.FromMessagesRequest(body);
         var failure = FailureFor(model, context.Request);
-        var answer = failure?.Message ?? (IsMagic(model, MagicModels.Slow) ? SlowAnswer() : conversation.Answer);
+        var structuredOutput = failure is null ? StubStructuredOutput.CallFor(body) : null;
+        var answer = failure?.Message ?? structuredOutput?.ToJsonString() ?? (IsMagic(model, MagicModels.Slow) ? SlowAnswer() : conversation.Answer);
         Record(StubApi.Messages, context.Request, model, stream, body, conversation, answer);
 
         if (failure is { } f)
@@ -352,6 +353,12 @@ public sealed class StubModelServer : IAsyncDisposable
             ["cache_read_input_tokens"] = 0,
             ["output_tokens"] = output,
         };
+
+        if (structuredOutput is not null)
+        {
+            await WriteStructuredOutputCallAsync(context, stream, model, messageId, structuredOutput, UsageJson(usage.Output));
+            return;
+        }
 
         if (!stream)
         {
@@ -371,11 +378,7 @@ public sealed class StubModelServer : IAsyncDisposable
 
         using var streamScope = BeginStream(context);
         var token = streamScope.Token;
-        Task Send(string type, JsonObject data)
-        {
-            data["type"] = type;
-            return WriteSseAsync(context.Response, type, data, token);
-        }
+        var send = AnthropicSender(context, token);
 
         try
         {
@@ -386,7 +389,7 @@ public sealed class StubModelServer : IAsyncDisposable
                 return;
             }
 
-            await Send("message_start", new JsonObject
+            await send("message_start", new JsonObject
             {
                 ["message"] = new JsonObject
                 {
@@ -400,7 +403,7 @@ public sealed class StubModelServer : IAsyncDisposable
                     ["usage"] = UsageJson(1),
                 },
             });
-            await Send("content_block_start", new JsonObject { ["index"] = 0, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" } });
+            await send("content_block_start", new JsonObject { ["index"] = 0, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" } });
 
             var words = SplitWords(answer);
             for (var i = 0; i < words.Count; i++)
@@ -411,7 +414,7 @@ public sealed class StubModelServer : IAsyncDisposable
                     return;
                 }
 
-                await Send("content_block_delta", new JsonObject
+                await send("content_block_delta", new JsonObject
                 {
                     ["index"] = 0, ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = words[i] },
                 });
@@ -421,18 +424,62 @@ public sealed class StubModelServer : IAsyncDisposable
                 }
             }
 
-            await Send("content_block_stop", new JsonObject { ["index"] = 0 });
-            await Send("message_delta", new JsonObject
+            await send("content_block_stop", new JsonObject { ["index"] = 0 });
+            await send("message_delta", new JsonObject
             {
                 ["delta"] = new JsonObject { ["stop_reason"] = "end_turn", ["stop_sequence"] = null },
                 ["usage"] = UsageJson(usage.Output),
             });
-            await Send("message_stop", new JsonObject());
+            await send("message_stop", new JsonObject());
         }
         catch (OperationCanceledException)
         {
         }
         catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>Answers with a call of Claude Code's <c>StructuredOutput</c> tool (<c>--json-schema</c>), streamed as an <c>input_json_delta</c> or whole.</summary>
+    private async Task WriteStructuredOutputCallAsync(HttpContext context, bool stream, string? model, string messageId, JsonNode input, JsonObject usage)
+    {
+        var toolUse = new JsonObject { ["type"] = "tool_use", ["id"] = $"toolu_{messageId}", ["name"] = StubStructuredOutput.ToolName };
+        JsonObject Message(JsonArray content, string? stopReason) => new()
+        {
+            ["id"] = messageId, ["type"] = "message", ["role"] = "assistant", ["model"] = model, ["content"] = content,
+            ["stop_reason"] = stopReason, ["stop_sequence"] = null, ["usage"] = usage.DeepClone(),
+        };
+
+        if (!stream)
+        {
+            var whole = (JsonObject)toolUse.DeepClone();
+            whole["input"] = input.DeepClone();
+            await context.Response.WriteAsJsonAsync(Message(new JsonArray(whole), "tool_use"));
+            return;
+        }
+
+        using var streamScope = BeginStream(context);
+        var token = streamScope.Token;
+        var send = AnthropicSender(context, token);
+
+        try
+        {
+            await send("message_start", new JsonObject { ["message"] = Message([], null) });
+            var start = (JsonObject)toolUse.DeepClone();
+            start["input"] = new JsonObject();
+            await send("content_block_start", new JsonObject { ["index"] = 0, ["content_block"] = start });
+            await send("content_block_delta", new JsonObject
+            {
+                ["index"] = 0, ["delta"] = new JsonObject { ["type"] = "input_json_delta", ["partial_json"] = input.ToJsonString() },
+            });
+            await send("content_block_stop", new JsonObject { ["index"] = 0 });
+            await send("message_delta", new JsonObject
+            {
+                ["delta"] = new JsonObject { ["stop_reason"] = "tool_use", ["stop_sequence"] = null }, ["usage"] = usage.DeepClone(),
+            });
+            await send("message_stop", new JsonObject());
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
         {
         }
     }
@@ -457,6 +504,13 @@ public sealed class StubModelServer : IAsyncDisposable
         var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
         return new StreamScope(linked, () => Interlocked.Decrement(ref _activeStreams));
     }
+
+    /// <summary>Writes Anthropic SSE events: the event's type is both its name and its data's <c>type</c>.</summary>
+    private static Func<string, JsonObject, Task> AnthropicSender(HttpContext context, CancellationToken cancellationToken) => (type, data) =>
+    {
+        data["type"] = type;
+        return WriteSseAsync(context.Response, type, data, cancellationToken);
+    };
 
     private static async Task WriteSseAsync(HttpResponse response, string type, JsonObject data, CancellationToken cancellationToken)
     {

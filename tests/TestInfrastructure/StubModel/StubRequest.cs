@@ -28,6 +28,9 @@ public sealed record StubRequest(
     string Answer,
     DateTimeOffset ReceivedAt)
 {
+    /// <summary>The image blocks of an Anthropic Messages request (Claude Code); empty for other APIs.</summary>
+    public IReadOnlyList<StubImageBlock> MessagesImages => Api == StubApi.Messages ? StubImageBlock.FromMessagesRequest(Body) : [];
+
     /// <summary>The credential the client presented: the bearer token (Codex) or <c>x-api-key</c> (Claude).</summary>
     public string? PresentedKey =>
         Headers.TryGetValue("x-api-key", out var key) ? key

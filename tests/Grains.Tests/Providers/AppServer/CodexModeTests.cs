@@ -3,11 +3,12 @@ using Microsoft.Extensions.DependencyInjection;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
 using OrleansCodex.Grains.Providers.AppServer;
+using OrleansCodex.Grains.Providers.ClaudeStream;
 using Xunit;
 
 namespace OrleansCodex.Grains.Tests.Providers.AppServer;
 
-/// <summary><c>Cli:CodexMode</c> picks the Codex runner; Claude's is the same either way.</summary>
+/// <summary><c>Cli:CodexMode</c> picks the Codex runner; Claude's is the same either way (stream mode by default).</summary>
 public sealed class CodexModeTests
 {
     [Theory]
@@ -23,7 +24,7 @@ public sealed class CodexModeTests
 
         Assert.Equal(2, runners.Count);
         Assert.IsType(expected, Assert.Single(runners, r => r.Provider == CliProvider.Codex));
-        Assert.IsType<ClaudePrintRunner>(Assert.Single(runners, r => r.Provider == CliProvider.Claude));
+        Assert.IsType<ClaudeStreamRunner>(Assert.Single(runners, r => r.Provider == CliProvider.Claude));
     }
 
     [Fact]
