@@ -6,6 +6,7 @@ using OrleansCodex.Cluster.Hosting;
 using OrleansCodex.Cluster.Membership;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
+using OrleansCodex.Grains.Providers.AppServer;
 using OrleansCodex.Grains.Workers;
 
 namespace OrleansCodex.Grains;
@@ -15,7 +16,7 @@ public static class GrainsServiceCollectionExtensions
     /// <summary>
     /// Registers the conversation and worker grains with what they need: the <c>responses</c> table (migrations for both databases),
     /// the node's worker pool (section <c>Workers</c>), conversation options (section <c>Conversations</c>) and the CLI providers
-    /// (section <c>Cli</c>). Expects the grain runtime (<see cref="ClusterServiceCollectionExtensions.AddClusterRuntime"/>).
+    /// (section <c>Cli</c>) with the pre-warming of the Codex app-server (<c>Workers:Prewarm</c>). Expects the grain runtime (<see cref="ClusterServiceCollectionExtensions.AddClusterRuntime"/>).
     /// </summary>
     public static IServiceCollection AddConversationGrains(this IServiceCollection services, IConfiguration configuration)
     {
@@ -44,6 +45,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<CliWorkerPool>();
         services.TryAddSingleton<INodeLoad>(sp => sp.GetRequiredService<CliWorkerPool>());
         services.AddCliProviders(configuration);
+        services.AddHostedService<CodexAppServerPrewarmer>();
         return services;
     }
 }

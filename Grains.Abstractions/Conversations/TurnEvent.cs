@@ -92,6 +92,9 @@ public static class TurnErrorCodes
     /// <summary>The server only allows model servers on this machine (<c>Cli:LocalOnly</c>) and the CLI's provider is not one (400).</summary>
     public const string ProviderNotLocal = "provider_not_local";
 
+    /// <summary>The turn asks for something this node's CLI mode cannot take (e.g. a remote image URL for <c>codex exec</c>) (400).</summary>
+    public const string UnsupportedInput = "unsupported_input";
+
     /// <summary>The CLI session to resume no longer exists on this node (its files are gone); the conversation starts a fresh one.</summary>
     public const string SessionNotFound = "session_not_found";
 
@@ -105,7 +108,7 @@ public static class TurnErrorCodes
     {
         ProviderUnavailable or Overloaded or NodeUnavailable => 503,
         UpstreamRateLimited or QueueFull => 429,
-        ProviderNotLocal => 400,
+        ProviderNotLocal or UnsupportedInput => 400,
         ModelNotFound or PreviousResponseNotFound => 404,
         UpstreamAuth or UpstreamError or SessionNotFound => 502,
         Timeout => 504,

@@ -59,6 +59,24 @@ internal static partial class CliErrors
             ? $"Codex thread {sessionId} was not found on this node ({Clean(cliMessage)})."
             : $"Claude Code session {sessionId} was not found for {workingDirectory} on this node ({Clean(cliMessage)}).");
 
+    /// <summary>
+    /// Null, or the refusal of a Codex turn with a remote image: <c>codex exec -i</c> reads files only, and the app-server answers
+    /// <c>turn/start</c> with "remote image URLs are not supported" (Codex 0.169). This server never fetches images itself.
+    /// </summary>
+    public static TurnError? CodexRemoteImage(Workers.CliTurn turn) =>
+        turn.Images.FirstOrDefault(i => i.Url is not null) is { } remote
+            ? new TurnError(TurnErrorCodes.UnsupportedInput,
+                $"Codex cannot take the image URL {remote.Url}: it accepts image files and data: URLs only, and this server does not fetch images. Send the image as a data: URL.")
+            : null;
+
+    /// <summary>The turn ran past its deadline; <paramref name="ending"/> says what was done to the CLI ("stopped", "interrupted").</summary>
+    public static TurnError DeadlinePassed(string cli, TimeSpan timeout, string ending) =>
+        new(TurnErrorCodes.Timeout, $"The {cli} CLI did not finish the turn within {timeout.TotalSeconds:0.#} s; it was {ending}.");
+
+    /// <summary>The CLI went silent for longer than the turn's idle timeout (<see cref="Workers.CliTurn.IdleTimeout"/>).</summary>
+    public static TurnError NoOutput(string cli, TimeSpan idleTimeout, string ending) =>
+        new(TurnErrorCodes.Timeout, $"The {cli} CLI sent no output for {idleTimeout.TotalSeconds:0.#} s (the idle timeout, Cli:IdleTimeout); it was {ending}.");
+
     /// <summary>The most telling line of a stderr tail: the last one that reports an error, else the last one.</summary>
     public static string MostRelevantLine(string stderr)
     {

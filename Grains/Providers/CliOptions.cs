@@ -34,13 +34,13 @@ public sealed class CliOptions
     /// above the working or application directory, else <c>claude</c> on PATH.</value></summary>
     public string? ClaudePath { get; set; }
 
-    /// <summary>How Codex turns run: <see cref="CodexMode.AppServer"/> keeps one <c>codex app-server</c> per node (started by the first
-    /// Codex turn, shared by all Codex workers, restarted after a crash; a thread resumed in it stays loaded there, so a Codex
-    /// process stays alive between turns), or <see cref="CodexMode.Exec"/> starts <c>codex exec</c> for every turn, and no CLI
-    /// process outlives its turn. Sessions are the same Codex threads either way.
-    /// <value><see cref="CodexMode.Exec"/> by default, until the end-to-end tests that expect no CLI process after a cancelled
-    /// turn know about the warm app-server.</value></summary>
-    public CodexMode CodexMode { get; set; } = CodexMode.Exec;
+    /// <summary>How Codex turns run: <see cref="CodexMode.AppServer"/> keeps one <c>codex app-server</c> per node (started when the node
+    /// starts, see <c>Workers:Prewarm</c>, or by the first Codex turn; shared by all Codex workers; replaced at once after a crash; a
+    /// thread resumed in it stays loaded there, so a Codex process stays alive between turns), or <see cref="CodexMode.Exec"/>
+    /// starts <c>codex exec</c> for every turn, and no CLI process outlives its turn. Sessions are the same Codex threads either way;
+    /// exec mode cannot take remote image URLs.
+    /// <value><see cref="CodexMode.AppServer"/> by default: no process start per turn, and token-by-token deltas.</value></summary>
+    public CodexMode CodexMode { get; set; } = CodexMode.AppServer;
 
     /// <summary>How Claude Code turns run: <see cref="ClaudeMode.Stream"/> keeps one process per active conversation (evicted when idle,
     /// see <c>Workers:ProcessIdleTimeout</c>), <see cref="ClaudeMode.Print"/> starts <c>claude -p</c> for every turn.

@@ -14,9 +14,10 @@ public static class CliProvidersServiceCollectionExtensions
     /// Registers <see cref="CliOptions"/> (section <c>Cli</c>, validated on start), the two <see cref="ICliRunner"/>s (Codex's is
     /// <see cref="CodexAppServerRunner"/> or <see cref="CodexExecRunner"/> as <see cref="CliOptions.CodexMode"/> says; Claude's is
     /// <see cref="ClaudeStreamRunner"/> or <see cref="ClaudePrintRunner"/> as <see cref="CliOptions.ClaudeMode"/> says) and
-    /// <see cref="IProviderStatusService"/>, which checks the CLIs in the background from start-up.
-    /// The app-server process is only started by the first Codex turn in app-server mode, a persistent Claude process by the first
-    /// turn of its session in stream mode; all are ended when the container is disposed.
+    /// <see cref="IProviderStatusService"/>, which checks the CLIs in the background from start-up. The app-server process is
+    /// started by the first Codex turn in app-server mode (or at start-up by the <see cref="CodexAppServerPrewarmer"/> that
+    /// <c>AddConversationGrains</c> adds), a persistent Claude process by the first turn of its session in stream mode; all are
+    /// ended when the container is disposed.
     /// </summary>
     public static IServiceCollection AddCliProviders(this IServiceCollection services, IConfiguration configuration)
     {

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
@@ -25,9 +24,6 @@ internal interface ICliTurnParser
 /// </summary>
 public abstract partial class CliRunnerBase : ICliRunner
 {
-    /// <summary>Linux limits one argument to 128 KiB (MAX_ARG_STRLEN); instructions travel as one.</summary>
-    internal const int MaxArgumentBytes = 120 * 1024;
-
     private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(10);
 
     private protected CliRunnerBase(IOptionsMonitor<CliOptions> options, ILogger logger, TimeProvider timeProvider)
@@ -51,7 +47,7 @@ public abstract partial class CliRunnerBase : ICliRunner
     {
         ArgumentNullException.ThrowIfNull(turn);
         var options = Options.CurrentValue;
-        Validate(turn);
+        CliTurnValidation.Validate(turn, Provider);
         var executable = CliExecutableLocator.Resolve(Provider, ConfiguredPath(options));
         if (executable.Path is null)
         {
@@ -60,12 +56,20 @@ public abstract partial class CliRunnerBase : ICliRunner
         }
 
         Directory.CreateDirectory(turn.WorkingDirectory);
+        if (await PrepareAsync(turn, cancellationToken) is { } unsupported)
+        {
+            yield return Fail(unsupported);
+            yield break;
+        }
+
         var command = new CliCommand(Provider, executable.Path, BuildArguments(turn, options), turn.WorkingDirectory, BuildEnvironment(options));
         var parser = CreateParser(turn);
         var timeout = turn.Timeout > TimeSpan.Zero ? turn.Timeout : options.TurnTimeout;
+        var idleTimeout = turn.IdleTimeout is { } idle && idle > TimeSpan.Zero ? idle : Timeout.InfiniteTimeSpan;
 
         using var deadline = new CancellationTokenSource(timeout, Time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        using var silence = new CancellationTokenSource(idleTimeout, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, silence.Token);
         var (process, startError) = CliProcess.TryStart(command, Logger, Time);
         if (process is null)
         {
@@ -79,6 +83,7 @@ public abstract partial class CliRunnerBase : ICliRunner
 
             while (await ReadEventAsync(process, linked.Token) is { } line)
             {
+                silence.CancelAfter(idleTimeout);
                 using (line)
                 {
                     foreach (var turnEvent in parser.OnEvent(line.RootElement))
@@ -91,10 +96,13 @@ public abstract partial class CliRunnerBase : ICliRunner
             var exitCode = linked.IsCancellationRequested ? null : await WaitForExitAsync(process, linked.Token);
             if (exitCode is null && linked.IsCancellationRequested)
             {
-                await process.KillAsync(cancellationToken.IsCancellationRequested ? "turn cancelled" : $"deadline of {timeout} passed");
+                var timedOut = deadline.IsCancellationRequested;
+                await process.KillAsync(cancellationToken.IsCancellationRequested ? "turn cancelled"
+                    : timedOut ? $"deadline of {timeout} passed" : $"no output for {idleTimeout}");
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return Fail(new TurnError(TurnErrorCodes.Timeout,
-                    $"The {Name} CLI did not finish the turn within {timeout.TotalSeconds:0.#} s; it was stopped."));
+                var error = timedOut ? CliErrors.DeadlinePassed(Name, timeout, "stopped") : CliErrors.NoOutput(Name, idleTimeout, "stopped");
+                CliLog.TurnFailed(Logger, Provider, error.Code, error.Message);
+                yield return Fail(error);
                 yield break;
             }
 
@@ -143,6 +151,12 @@ public abstract partial class CliRunnerBase : ICliRunner
     /// <summary>The CLI's arguments for a turn (the prompt goes to stdin, never here).</summary>
     internal abstract IReadOnlyList<string> BuildArguments(CliTurn turn, CliOptions options);
 
+    /// <summary>
+    /// Writes what the command line refers to into the conversation's directory (e.g. an output schema file), before the process
+    /// starts; returns the error of a turn this CLI cannot run as asked. Nothing by default.
+    /// </summary>
+    private protected virtual Task<TurnError?> PrepareAsync(CliTurn turn, CancellationToken cancellationToken) => Task.FromResult<TurnError?>(null);
+
     /// <summary>Variables added to the server's environment for this provider's processes.</summary>
     internal abstract IReadOnlyDictionary<string, string?> BuildEnvironment(CliOptions options);
 
@@ -183,51 +197,6 @@ public abstract partial class CliRunnerBase : ICliRunner
     /// <summary>A variable as the CLI will see it.</summary>
     private protected static string? EffectiveVariable(IReadOnlyDictionary<string, string?> environment, string name) =>
         environment.TryGetValue(name, out var value) ? (string.IsNullOrEmpty(value) ? null : value) : System.Environment.GetEnvironmentVariable(name);
-
-    /// <summary>Rejects what must never reach a command line or cannot work, loudly: this is a bug of the caller.</summary>
-    internal void Validate(CliTurn turn)
-    {
-        if (turn.Provider != Provider)
-        {
-            throw new ArgumentException($"A {turn.Provider} turn was given to the {Provider} runner.", nameof(turn));
-        }
-
-        if (!ModelRouting.IsValidModelName(turn.Model))
-        {
-            throw new ArgumentException($"Invalid model name '{turn.Model}': letters, digits and ._:-[] only, starting with a letter or digit, at most {ModelRouting.MaxModelLength} characters.", nameof(turn));
-        }
-
-        if (string.IsNullOrWhiteSpace(turn.Prompt))
-        {
-            throw new ArgumentException("The prompt is empty; both CLIs refuse an empty prompt.", nameof(turn));
-        }
-
-        if (!Path.IsPathFullyQualified(turn.WorkingDirectory))
-        {
-            throw new ArgumentException($"The working directory must be an absolute path (got '{turn.WorkingDirectory}').", nameof(turn));
-        }
-
-        if (turn.ResumeSessionId is not null && !Guid.TryParseExact(turn.ResumeSessionId, "D", out _))
-        {
-            // Codex silently starts a NEW thread for an unknown non-UUID name, so anything but a UUID is refused.
-            throw new ArgumentException($"The session to resume must be a UUID (got '{turn.ResumeSessionId}').", nameof(turn));
-        }
-
-        if (turn.NewSessionId is not null && !Guid.TryParseExact(turn.NewSessionId, "D", out _))
-        {
-            throw new ArgumentException($"The new session id must be a UUID (got '{turn.NewSessionId}').", nameof(turn));
-        }
-
-        if (turn.ReasoningEffort is not null && !EffortPattern().IsMatch(turn.ReasoningEffort))
-        {
-            throw new ArgumentException($"Invalid reasoning effort '{turn.ReasoningEffort}': a word of letters, digits, '-' or '_'.", nameof(turn));
-        }
-
-        if (turn.Instructions is not null && (turn.Instructions.Contains('\0') || Encoding.UTF8.GetByteCount(turn.Instructions) > MaxArgumentBytes))
-        {
-            throw new ArgumentException($"The instructions must not contain NUL and must be at most {MaxArgumentBytes} bytes: they are passed as one command-line argument.", nameof(turn));
-        }
-    }
 
     private static TurnEvent Fail(TurnError error) => TurnEvent.Fail(error);
 
@@ -279,9 +248,6 @@ public abstract partial class CliRunnerBase : ICliRunner
             return null;
         }
     }
-
-    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,32}$")]
-    private static partial Regex EffortPattern();
 
     [GeneratedRegex(@"\d+\.\d+\.\d+[0-9A-Za-z.+-]*")]
     private static partial Regex VersionNumber();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -18,23 +19,34 @@ public sealed class CodexExecRunner(IOptionsMonitor<CliOptions> options, ILogger
 {
     public override CliProvider Provider => CliProvider.Codex;
 
+    /// <summary>The folder of the conversation's directory that holds the output schema files given to <c>--output-schema</c>.</summary>
+    public const string SchemaDirectoryName = ".schemas";
+
     /// <summary>
-    /// <c>exec --json --skip-git-repo-check -m M -s SANDBOX -C DIR -c … [--ephemeral] [resume UUID] -</c>. Exec-level options come
-    /// before <c>resume</c> (it rejects some after it), <c>-m</c> is repeated on resume (resume does not restore the model), and the
-    /// three <c>-c</c> switches stop Codex's outbound traffic and its endless reconnects even when config.toml does not.
+    /// <c>exec --json --skip-git-repo-check [-i IMAGE]… -m M -s SANDBOX -C DIR -c … [--output-schema FILE] [--ephemeral] [resume UUID] -</c>.
+    /// Exec-level options come before <c>resume</c> (it rejects some after it), <c>-m</c> is repeated on resume (resume does not
+    /// restore the model), and the three <c>-c</c> switches stop Codex's outbound traffic and its endless reconnects even when
+    /// config.toml does not. <c>-i</c> takes several values and would swallow the positional arguments after it.
     /// </summary>
     internal override IReadOnlyList<string> BuildArguments(CliTurn turn, CliOptions options)
     {
-        var arguments = new List<string>
+        var arguments = new List<string> { "exec", "--json", "--skip-git-repo-check" };
+        foreach (var image in turn.Images)
         {
-            "exec", "--json", "--skip-git-repo-check",
+            // Each -i is followed by another option, never by a positional argument it would swallow as a further image.
+            arguments.AddRange(["-i", image.Path ?? throw new ArgumentException("codex exec takes image files only.", nameof(turn))]);
+        }
+
+        arguments.AddRange(
+        [
             "-m", turn.Model,
-            "-s", options.CodexSandboxMode,
+            "-s", turn.Sandbox ?? options.CodexSandboxMode,
             "-C", turn.WorkingDirectory,
             "-c", "analytics.enabled=false",
             "-c", "features.plugins=false",
             "-c", "features.unbounded_connection_retries=false",
-        };
+            "-c", $"sandbox_workspace_write.network_access={(turn.NetworkAccess ? "true" : "false")}",
+        ]);
         if (turn.ReasoningEffort is not null)
         {
             arguments.AddRange(["-c", $"model_reasoning_effort={TomlString(turn.ReasoningEffort)}"]);
@@ -44,6 +56,11 @@ public sealed class CodexExecRunner(IOptionsMonitor<CliOptions> options, ILogger
         {
             // Only a new thread takes them: a resumed thread keeps the developer instructions it started with.
             arguments.AddRange(["-c", $"developer_instructions={TomlString(turn.Instructions)}"]);
+        }
+
+        if (turn.OutputSchema is not null)
+        {
+            arguments.AddRange(["--output-schema", SchemaPath(turn)]);
         }
 
         if (turn.Ephemeral)
@@ -58,6 +75,31 @@ public sealed class CodexExecRunner(IOptionsMonitor<CliOptions> options, ILogger
 
         arguments.Add("-");
         return arguments;
+    }
+
+    /// <summary>Where a turn's output schema is written: named by its content, so the same schema is one file however often it is used.</summary>
+    internal static string SchemaPath(CliTurn turn)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(turn.OutputSchema ?? "")))[..16];
+        return Path.Combine(turn.WorkingDirectory, SchemaDirectoryName, $"{hash}.json");
+    }
+
+    /// <summary>Refuses a remote image (<see cref="CliErrors.CodexRemoteImage"/>), and writes the output schema where <c>--output-schema</c> reads it.</summary>
+    private protected override async Task<TurnError?> PrepareAsync(CliTurn turn, CancellationToken cancellationToken)
+    {
+        if (CliErrors.CodexRemoteImage(turn) is { } refused)
+        {
+            return refused;
+        }
+
+        if (turn.OutputSchema is not null)
+        {
+            var path = SchemaPath(turn);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await File.WriteAllTextAsync(path, turn.OutputSchema, cancellationToken);
+        }
+
+        return null;
     }
 
     internal override IReadOnlyDictionary<string, string?> BuildEnvironment(CliOptions options) =>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using OrleansCodex.Cluster;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
@@ -6,11 +7,12 @@ namespace OrleansCodex.Grains.Workers;
 
 /// <summary>
 /// Owns one CLI slot of this node. Turn-based execution means it runs one CLI process at a time; the pool that hands out its key
-/// keeps conversations from queueing behind each other.
+/// keeps conversations from queueing behind each other. Under <c>Cli:LocalOnly</c> a turn whose CLI would talk to a model server
+/// elsewhere is refused here, before any process is started or reused (<see cref="LocalOnlyPolicy"/>).
 /// </summary>
 [GrainType("cliworker")]
 [LocalPlacement]
-public sealed class CliWorkerGrain(IEnumerable<ICliRunner> runners) : Grain, ICliWorkerGrain
+public sealed class CliWorkerGrain(IEnumerable<ICliRunner> runners, IOptionsMonitor<CliOptions> options) : Grain, ICliWorkerGrain
 {
     public IAsyncEnumerable<TurnEvent> RunTurn(CliTurn turn, CancellationToken cancellationToken = default)
     {
@@ -18,6 +20,11 @@ public sealed class CliWorkerGrain(IEnumerable<ICliRunner> runners) : Grain, ICl
         if (!key.StartsWith(turn.Provider.ToString().ToLowerInvariant() + "-", StringComparison.Ordinal))
         {
             throw new ArgumentException($"Worker '{key}' does not run {turn.Provider} turns.", nameof(turn));
+        }
+
+        if (LocalOnlyPolicy.Check(turn.Provider, options.CurrentValue) is { } notLocal)
+        {
+            return new[] { TurnEvent.Fail(notLocal) }.ToAsyncEnumerable();
         }
 
         var runner = runners.FirstOrDefault(r => r.Provider == turn.Provider)

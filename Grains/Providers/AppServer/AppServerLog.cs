@@ -8,7 +8,7 @@ internal static partial class AppServerLog
     [LoggerMessage(3150, LogLevel.Information, "Codex app-server started: pid {Pid}, {FileName}")]
     public static partial void Started(ILogger logger, int pid, string fileName);
 
-    [LoggerMessage(3151, LogLevel.Warning, "Codex app-server pid {Pid} is gone; its running turns fail and the next turn starts a new one. {Reason}")]
+    [LoggerMessage(3151, LogLevel.Warning, "Codex app-server pid {Pid} is gone; its running turns fail and a new one is started (pre-warmed, or by the next turn). {Reason}")]
     public static partial void Exited(ILogger logger, int pid, string reason);
 
     [LoggerMessage(3152, LogLevel.Warning, "Codex app-server pid {Pid} is being restarted: {Reason}")]
@@ -28,4 +28,10 @@ internal static partial class AppServerLog
 
     [LoggerMessage(3157, LogLevel.Debug, "Codex app-server notification {Method} could not be read: {Error}")]
     public static partial void UnreadableNotification(ILogger logger, string method, string error);
+
+    [LoggerMessage(3158, LogLevel.Warning, "Codex app-server could not be pre-warmed (Codex turns on this node fail until it can): {Reason} Retrying in {RetryDelay}.")]
+    public static partial void PrewarmFailed(ILogger logger, string reason, TimeSpan retryDelay);
+
+    [LoggerMessage(3159, LogLevel.Information, "Codex app-server ended; pre-warming a new one")]
+    public static partial void Replacing(ILogger logger);
 }

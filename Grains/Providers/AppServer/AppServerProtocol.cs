@@ -81,21 +81,48 @@ internal sealed record ThreadResumeParams
     public bool ExcludeTurns { get; init; } = true;
 }
 
-/// <summary><c>turn/start</c>. <see cref="Model"/> and <see cref="Effort"/> also apply to the thread's later turns.</summary>
+/// <summary>
+/// <c>turn/start</c>. <see cref="Model"/>, <see cref="Effort"/> and <see cref="SandboxPolicy"/> also apply to the thread's later
+/// turns; <see cref="OutputSchema"/> (a JSON schema object) to this turn only.
+/// </summary>
 internal sealed record TurnStartParams
 {
     public required string ThreadId { get; init; }
-    public required IReadOnlyList<TextInput> Input { get; init; }
+    public required IReadOnlyList<UserInput> Input { get; init; }
     public required string Model { get; init; }
     public string? Effort { get; init; }
+    public required SandboxPolicy SandboxPolicy { get; init; }
+    public JsonElement? OutputSchema { get; init; }
 }
 
-internal sealed record TextInput(string Text)
+/// <summary>
+/// One item of a turn's input: <c>text</c>, or <c>localImage</c> (a file Codex reads and sends as a data URL). The <c>image</c> kind
+/// is not used: Codex 0.169 refuses remote URLs in it, and a data URL in JSON-RPC would only copy what the file already holds.
+/// </summary>
+internal sealed record UserInput
 {
-    public string Type => "text";
+    public required string Type { get; init; }
+    public string? Text { get; init; }
+    public string? Path { get; init; }
 
-    [JsonPropertyName("text_elements")]
-    public IReadOnlyList<JsonElement> TextElements => [];
+    public static UserInput ForText(string text) => new() { Type = "text", Text = text };
+
+    public static UserInput ForLocalImage(string path) => new() { Type = "localImage", Path = path };
+}
+
+/// <summary>
+/// <c>turn/start</c>'s <c>sandboxPolicy</c>: <c>{"type":"readOnly"}</c>, <c>{"type":"workspaceWrite","networkAccess":…}</c> or
+/// <c>{"type":"dangerFullAccess"}</c> (the tagged union of the generated schema; thread/start takes the sandbox mode's name instead).
+/// </summary>
+internal sealed record SandboxPolicy(string Type, bool? NetworkAccess = null)
+{
+    /// <summary>The policy of a sandbox mode of <see cref="CliOptions.SandboxModes"/>; network access only means something in workspace-write.</summary>
+    public static SandboxPolicy For(string sandbox, bool networkAccess) => sandbox switch
+    {
+        "danger-full-access" => new("dangerFullAccess"),
+        "workspace-write" => new("workspaceWrite", networkAccess),
+        _ => new("readOnly"),
+    };
 }
 
 internal sealed record TurnInterruptParams(string ThreadId, string TurnId);

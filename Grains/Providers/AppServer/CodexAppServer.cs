@@ -7,9 +7,9 @@ namespace OrleansCodex.Grains.Providers.AppServer;
 /// <summary>
 /// This node's one <c>codex app-server</c>, shared by every Codex worker grain. One process, because a Codex thread can be
 /// loaded by only one process at a time ("already has an active writer") while one process runs turns of different threads
-/// concurrently; the worker pool bounds how many. It is started lazily by the first Codex turn (spawn and <c>initialize</c> cost
-/// ~0.1 s, once; an idle node keeps no ~80 MB process), replaced by the next turn after it crashed or was killed (its threads
-/// then resume from their rollout files), and recycled when idle after it loaded <see cref="RecycleAfterThreads"/> threads:
+/// concurrently; the worker pool bounds how many. It is started at node start-up by <see cref="CodexAppServerPrewarmer"/>, or else
+/// by the first Codex turn (spawn and <c>initialize</c> cost ~0.1 s, once), replaced after it crashed or was killed (at once when
+/// pre-warmed, else by the next turn; its threads then resume from their rollout files), and recycled when idle after it loaded <see cref="RecycleAfterThreads"/> threads:
 /// Codex cannot unload a thread, and each keeps ~1.3 MB. Disposing ends the process group.
 /// </summary>
 public sealed class CodexAppServer(
@@ -71,6 +71,15 @@ public sealed class CodexAppServer(
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Starts the process if none is running; the returned task completes when the running process has ended.</summary>
+    /// <exception cref="AppServerUnavailableException">Codex is not installed, or its app-server did not start.</exception>
+    internal async Task<Task<string>> EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        var connection = await AcquireAsync(cancellationToken);
+        connection.EndTurn();
+        return connection.Exited;
     }
 
     /// <summary>

@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -43,7 +42,7 @@ public sealed partial class CodexAppServerRunner(
     public async IAsyncEnumerable<TurnEvent> RunAsync(CliTurn turn, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(turn);
-        Validate(turn);
+        CliTurnValidation.Validate(turn, Provider);
 
         // The turn runs in its own task and hands its events over a channel, so that cancelling, abandoning (the consumer stops
         // reading) and the deadline all end in the same place: an interrupt of the turn, awaited before this enumerator ends.
@@ -91,8 +90,7 @@ public sealed partial class CodexAppServerRunner(
             // Nobody reads a cancelled or abandoned turn's end; a deadline is a failure of its own.
             if (!callerToken.IsCancellationRequested && !abandonToken.IsCancellationRequested)
             {
-                terminal = TurnEvent.Fail(new TurnError(TurnErrorCodes.Timeout,
-                    $"The Codex CLI did not finish the turn within {timeout.TotalSeconds:0.#} s; it was interrupted."));
+                terminal = TurnEvent.Fail(CliErrors.DeadlinePassed("Codex", timeout, "interrupted"));
             }
         }
         finally
@@ -114,6 +112,11 @@ public sealed partial class CodexAppServerRunner(
     /// <summary>The turn from start to its terminal event; throws <see cref="OperationCanceledException"/> once a stopped turn was interrupted.</summary>
     private async Task<TurnEvent> RunTurnAsync(CliTurn turn, CliOptions cli, ChannelWriter<TurnEvent> events, CancellationToken stop)
     {
+        if (CliErrors.CodexRemoteImage(turn) is { } unsupported)
+        {
+            return TurnEvent.Fail(unsupported);
+        }
+
         Directory.CreateDirectory(turn.WorkingDirectory);
         for (var attempt = 1; ; attempt++)
         {
@@ -149,14 +152,14 @@ public sealed partial class CodexAppServerRunner(
 
                 // What the thread had used before this turn: Codex reports running totals, and a turn's usage is the difference.
                 var before = thread.Total ?? turn.SessionUsageBefore ?? (turn.ResumeSessionId is null ? TokenUsage.Zero : null);
-                var (turnId, refused) = await StartTurnAsync(connection, thread.Id, turn);
+                var (turnId, refused) = await StartTurnAsync(connection, thread.Id, turn, cli);
                 if (refused is not null)
                 {
                     return TurnEvent.Fail(refused);
                 }
 
                 events.TryWrite(TurnEvent.Session(thread.Id));
-                return await StreamTurnAsync(connection, subscription, thread, turnId!, before, events, stop);
+                return await StreamTurnAsync(connection, subscription, thread, turnId!, before, turn.IdleTimeout, events, stop);
             }
             catch (AppServerExitedException e) when (!e.RequestSent && attempt == 1)
             {
@@ -185,7 +188,7 @@ public sealed partial class CodexAppServerRunner(
                 {
                     Model = turn.Model,
                     Cwd = turn.WorkingDirectory,
-                    Sandbox = cli.CodexSandboxMode,
+                    Sandbox = turn.Sandbox ?? cli.CodexSandboxMode,
                     DeveloperInstructions = turn.Instructions,
                     Ephemeral = turn.Ephemeral,
                 },
@@ -215,7 +218,7 @@ public sealed partial class CodexAppServerRunner(
 
         var resumeReply = await connection.RequestAsync(
             AppServerMethods.ThreadResume,
-            new ThreadResumeParams { ThreadId = threadId, Model = turn.Model, Cwd = turn.WorkingDirectory, Sandbox = cli.CodexSandboxMode },
+            new ThreadResumeParams { ThreadId = threadId, Model = turn.Model, Cwd = turn.WorkingDirectory, Sandbox = turn.Sandbox ?? cli.CodexSandboxMode },
             AppServerJsonContext.Default.ThreadResumeParams,
             stop);
         if (resumeReply.Error is { } resumeError)
@@ -229,18 +232,29 @@ public sealed partial class CodexAppServerRunner(
     }
 
     /// <summary>
-    /// Sends <c>turn/start</c>. Not cut short by the turn's cancellation: once sent, the turn runs until it completes or is
-    /// interrupted, and interrupting needs its id. A process that does not answer at all is restarted.
+    /// Sends <c>turn/start</c>: the image files (before the text, as <c>codex exec -i</c> puts them), the model, effort, output schema and
+    /// sandbox policy of this turn; the last two also stay with the thread, so every turn sends its own. Not cut short by the turn's
+    /// cancellation: once sent, the turn runs until it completes or is interrupted, and interrupting needs its id. A process that
+    /// does not answer at all is restarted.
     /// </summary>
-    private async Task<(string? Id, TurnError? Error)> StartTurnAsync(CodexAppServerConnection connection, string threadId, CliTurn turn)
+    private async Task<(string? Id, TurnError? Error)> StartTurnAsync(CodexAppServerConnection connection, string threadId, CliTurn turn, CliOptions cli)
     {
+        var parameters = new TurnStartParams
+        {
+            ThreadId = threadId,
+            Input = [.. turn.Images.Select(i => UserInput.ForLocalImage(i.Path!)), UserInput.ForText(turn.Prompt)],
+            Model = turn.Model,
+            Effort = turn.ReasoningEffort,
+            SandboxPolicy = SandboxPolicy.For(turn.Sandbox ?? cli.CodexSandboxMode, turn.NetworkAccess),
+            OutputSchema = turn.OutputSchema is null ? null : JsonElement.Parse(turn.OutputSchema),
+        };
         using var timeout = new CancellationTokenSource(TurnStartTimeout, timeProvider);
         RpcMessage reply;
         try
         {
             reply = await connection.RequestAsync(
                 AppServerMethods.TurnStart,
-                new TurnStartParams { ThreadId = threadId, Input = [new TextInput(turn.Prompt)], Model = turn.Model, Effort = turn.ReasoningEffort },
+                parameters,
                 AppServerJsonContext.Default.TurnStartParams,
                 timeout.Token);
         }
@@ -256,15 +270,23 @@ public sealed partial class CodexAppServerRunner(
             : (Read(reply, AppServerJsonContext.Default.TurnResult).Turn.Id, null);
     }
 
+    /// <summary>
+    /// Reads the turn's notifications up to <c>turn/completed</c>. A turn whose thread sends nothing for <paramref name="idleTimeout"/>
+    /// is interrupted and fails with <see cref="TurnErrorCodes.Timeout"/>, like a stopped one throws once interrupted.
+    /// </summary>
     private async Task<TurnEvent> StreamTurnAsync(
         CodexAppServerConnection connection,
         ThreadSubscription subscription,
         LoadedThread thread,
         string turnId,
         TokenUsage? before,
+        TimeSpan? idleTimeout,
         ChannelWriter<TurnEvent> events,
         CancellationToken stop)
     {
+        var idle = idleTimeout is { } configured && configured > TimeSpan.Zero ? configured : Timeout.InfiniteTimeSpan;
+        using var silence = new CancellationTokenSource(idle, timeProvider);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop, silence.Token);
         var answer = new AnswerText();
         TokenUsage? total = null;
         TurnErrorInfo? lastError = null;
@@ -273,12 +295,14 @@ public sealed partial class CodexAppServerRunner(
             AppServerNotification notification;
             try
             {
-                notification = await subscription.Reader.ReadAsync(stop);
+                notification = await subscription.Reader.ReadAsync(wait.Token);
+                silence.CancelAfter(idle);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (wait.IsCancellationRequested)
             {
                 await InterruptAsync(connection, subscription, thread, turnId);
-                throw;
+                stop.ThrowIfCancellationRequested();
+                return TurnEvent.Fail(CliErrors.NoOutput("Codex", idle, "interrupted"));
             }
 
             switch (notification.Method)
@@ -391,49 +415,6 @@ public sealed partial class CodexAppServerRunner(
 
     private static string? Str(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    /// <summary>The same rules as the exec runner: what would be a bug of the caller is refused loudly.</summary>
-    private void Validate(CliTurn turn)
-    {
-        if (turn.Provider != Provider)
-        {
-            throw new ArgumentException($"A {turn.Provider} turn was given to the {Provider} runner.", nameof(turn));
-        }
-
-        if (!ModelRouting.IsValidModelName(turn.Model))
-        {
-            throw new ArgumentException($"Invalid model name '{turn.Model}': letters, digits and ._:-[] only, starting with a letter or digit, at most {ModelRouting.MaxModelLength} characters.", nameof(turn));
-        }
-
-        if (string.IsNullOrWhiteSpace(turn.Prompt))
-        {
-            throw new ArgumentException("The prompt is empty; Codex refuses an empty prompt.", nameof(turn));
-        }
-
-        if (!Path.IsPathFullyQualified(turn.WorkingDirectory))
-        {
-            throw new ArgumentException($"The working directory must be an absolute path (got '{turn.WorkingDirectory}').", nameof(turn));
-        }
-
-        if (turn.ResumeSessionId is not null && !Guid.TryParseExact(turn.ResumeSessionId, "D", out _))
-        {
-            throw new ArgumentException($"The session to resume must be a UUID (got '{turn.ResumeSessionId}').", nameof(turn));
-        }
-
-        if (turn.ReasoningEffort is not null && !EffortPattern().IsMatch(turn.ReasoningEffort))
-        {
-            throw new ArgumentException($"Invalid reasoning effort '{turn.ReasoningEffort}': a word of letters, digits, '-' or '_'.", nameof(turn));
-        }
-
-        if (turn.Instructions is not null && (turn.Instructions.Contains('\0') || Encoding.UTF8.GetByteCount(turn.Instructions) > CliRunnerBase.MaxArgumentBytes))
-        {
-            // The app-server has no argv limit, but the same instructions must work in either Codex mode.
-            throw new ArgumentException($"The instructions must not contain NUL and must be at most {CliRunnerBase.MaxArgumentBytes} bytes.", nameof(turn));
-        }
-    }
-
-    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,32}$")]
-    private static partial Regex EffortPattern();
 
     /// <summary>
     /// The answer as streamed: the deltas of each agent message, messages separated by a blank line (as <c>codex exec</c> joins

@@ -42,7 +42,7 @@ public sealed class ClaudeStreamRunner(
     public async IAsyncEnumerable<TurnEvent> RunAsync(CliTurn turn, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(turn);
-        printRunner.Validate(turn);
+        CliTurnValidation.Validate(turn, Provider);
         var message = await ClaudeInput.UserMessageAsync(turn, cancellationToken);
 
         // The turn runs in its own task and hands its events over a channel, so that cancelling, abandoning (the consumer stops

@@ -75,58 +75,91 @@ public sealed class FailureEndToEndTests(ServiceFixture fixture)
         Assert.Matches("(?i)log ?in", error.GetProperty("message").GetString());
     }
 
+    /// <summary>
+    /// A client that goes away mid-stream cancels its turn: the CLI stops it (Codex's warm app-server interrupts it, a per-turn CLI
+    /// is killed), the model stream is closed, the turn is stored as cancelled, and the next turn works. After several such turns no
+    /// process has piled up: what remains is what ran before them, the warm app-server (and what it keeps) included.
+    /// </summary>
     [Theory]
-    [InlineData(StubModelServer.MagicModels.Slow)]
-    [InlineData("claude-stub-slow")]
-    public async Task Stream_ClientDisconnects_CancelsTheTurnAndEndsTheCli(string model)
+    [InlineData(StubModelServer.MagicModels.Slow, StubModelServer.CodexModel)]
+    [InlineData("claude-stub-slow", StubModelServer.ClaudeModel)]
+    public async Task Stream_ClientDisconnects_CancelsTheTurnAndEndsTheCli(string slowModel, string model)
     {
         using var http = fixture.Service.CreateHttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/responses") { Content = Json(new { model, input = "zulu slow", stream = true }) };
-        string? responseId = null;
-
-        using (var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _timeout))
+        using (var warmUp = await http.PostAsync("v1/responses", Json(new { model, input = "zulu warm-up" }), _timeout))
         {
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(_timeout));
-            while (await reader.ReadLineAsync(_timeout) is { } line)
-            {
-                if (line.StartsWith("data: ", StringComparison.Ordinal))
-                {
-                    using var data = JsonDocument.Parse(line["data: ".Length..]);
-                    if (data.RootElement.TryGetProperty("response", out var r) && responseId is null)
-                    {
-                        responseId = r.GetProperty("id").GetString();
-                    }
-
-                    if (responseId is not null)
-                    {
-                        break;
-                    }
-                }
-            }
-
-            // The turn is under way once its CLI runs (codex exec only reports text at the end, so deltas cannot be the signal).
-            var started = Stopwatch.StartNew();
-            while (fixture.Service.CliProcesses().Count == 0 && started.Elapsed < TimeSpan.FromSeconds(10))
-            {
-                await Task.Delay(50, _timeout);
-            }
-
-            Assert.NotEmpty(fixture.Service.CliProcesses());
-            await Task.Delay(500, _timeout);
+            Assert.Equal(HttpStatusCode.OK, warmUp.StatusCode);
         }
 
-        // Disposing the response aborts the connection: the service must end the CLI promptly and store the turn as cancelled.
+        var processesBefore = fixture.Service.Descendants();
+        var clisBefore = fixture.Service.CliProcesses();
+        var codexHomeEntry = $"CODEX_HOME={fixture.Cli.CodexHome}";
+        var withCodexHomeBefore = ProcessTree.WithEnvironmentEntry(codexHomeEntry);
+
+        for (var turn = 0; turn < 3; turn++)
+        {
+            var responseId = await StartAndAbandonStreamAsync(http, slowModel, $"zulu slow {turn}");
+
+            Assert.True(await fixture.Stub.WaitForNoActiveStreamsAsync(TimeSpan.FromSeconds(10)), $"turn {turn}: the model stream is still open");
+            Assert.Equal("cancelled", await WaitForStatusAsync(http, responseId, "cancelled"));
+        }
+
+        using var next = await http.PostAsync("v1/responses", Json(new { model, input = "zulu after the cancelled turns" }), _timeout);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Contains("zulu after the cancelled turns", await next.Content.ReadAsStringAsync(_timeout));
+
+        // Each new Codex thread has its app-server start a login shell (bash -lc) for a snapshot of the environment; those end by
+        // themselves. Counted in the service's tree and, for anything reparented, by the Codex home in the environment.
         var stopwatch = Stopwatch.StartNew();
-        while (fixture.Service.CliProcesses().Count > 0 && stopwatch.Elapsed < TimeSpan.FromSeconds(10))
+        while ((fixture.Service.Descendants().Count > processesBefore.Count
+                || ProcessTree.WithEnvironmentEntry(codexHomeEntry).Count > withCodexHomeBefore.Count
+                || !fixture.Service.CliProcesses().Order().SequenceEqual(clisBefore.Order()))
+            && stopwatch.Elapsed < TimeSpan.FromSeconds(15))
         {
             await Task.Delay(100, _timeout);
         }
 
-        Assert.Empty(fixture.Service.CliProcesses());
-        Assert.True(await fixture.Stub.WaitForNoActiveStreamsAsync(TimeSpan.FromSeconds(10)));
-        var stored = await WaitForStatusAsync(http, responseId!, "cancelled");
-        Assert.Equal("cancelled", stored);
+        var processesAfter = fixture.Service.Descendants();
+        var withCodexHomeAfter = ProcessTree.WithEnvironmentEntry(codexHomeEntry);
+        Assert.Equal(clisBefore.Order(), fixture.Service.CliProcesses().Order());
+        Assert.True(processesAfter.Count <= processesBefore.Count,
+            $"before: {string.Join(", ", processesBefore)}; after: {string.Join(", ", processesAfter)}");
+        Assert.True(withCodexHomeAfter.Count <= withCodexHomeBefore.Count,
+            $"before: {string.Join(", ", withCodexHomeBefore)}; after: {string.Join(", ", withCodexHomeAfter)}");
+    }
+
+    /// <summary>Starts a streamed turn, waits until its model stream runs, then drops the connection; returns the turn's response id.</summary>
+    private async Task<string> StartAndAbandonStreamAsync(HttpClient http, string model, string input)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/responses") { Content = Json(new { model, input, stream = true }) };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _timeout);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(_timeout));
+        string? responseId = null;
+        while (responseId is null && await reader.ReadLineAsync(_timeout) is { } line)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                using var data = JsonDocument.Parse(line["data: ".Length..]);
+                if (data.RootElement.TryGetProperty("response", out var r))
+                {
+                    responseId = r.GetProperty("id").GetString();
+                }
+            }
+        }
+
+        Assert.NotNull(responseId);
+
+        // The turn is under way once the stub streams its answer (codex exec reports text only at the end, so deltas cannot tell).
+        var started = Stopwatch.StartNew();
+        while (fixture.Stub.ActiveStreams == 0 && started.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(50, _timeout);
+        }
+
+        Assert.True(fixture.Stub.ActiveStreams > 0, "the slow model stream never started");
+        await Task.Delay(500, _timeout);
+        return responseId;
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
+using OrleansCodex.Grains.Tests.Providers.AppServer;
 using OrleansCodex.Grains.Workers;
 using Xunit;
 
@@ -24,6 +25,7 @@ public sealed class CliArgumentsTests(CliFixture fixture) : IClassFixture<CliFix
             [
                 "exec", "--json", "--skip-git-repo-check", "-m", "gpt-5.5", "-s", "read-only", "-C", "/srv/conv",
                 "-c", "analytics.enabled=false", "-c", "features.plugins=false", "-c", "features.unbounded_connection_retries=false",
+                "-c", "sandbox_workspace_write.network_access=false",
                 "-c", "model_reasoning_effort=\"high\"", "-c", "developer_instructions=\"be \\\"terse\\\"\"", "--ephemeral",
                 "resume", ThreadId, "-",
             ],
@@ -38,6 +40,29 @@ public sealed class CliArgumentsTests(CliFixture fixture) : IClassFixture<CliFix
         Assert.DoesNotContain("resume", arguments);
         Assert.Equal("-", arguments[^1]);
         Assert.Equal("workspace-write", arguments[arguments.ToList().IndexOf("-s") + 1]);
+    }
+
+    [Fact]
+    public void CodexArguments_TurnControls_SandboxNetworkImagesBeforeTheModelAndSchemaFile()
+    {
+        var turn = fixture.CodexTurn("p", "gpt-5.5", "/srv/conv") with
+        {
+            Sandbox = "workspace-write",
+            NetworkAccess = true,
+            Images = [CliImage.File("/srv/conv/.images/a.png", "image/png"), CliImage.File("/srv/conv/.images/b.jpg", "image/jpeg")],
+            OutputSchema = """{"type":"object"}""",
+        };
+
+        var arguments = fixture.Codex().BuildArguments(turn, new CliOptions { CodexSandboxMode = "read-only" }).ToList();
+
+        // -i takes several values: each image is followed by another option, never by the stdin marker.
+        Assert.Equal(["-i", "/srv/conv/.images/a.png", "-i", "/srv/conv/.images/b.jpg", "-m"], arguments.Skip(3).Take(5));
+        Assert.Equal("workspace-write", arguments[arguments.IndexOf("-s") + 1]);
+        Assert.Contains("sandbox_workspace_write.network_access=true", arguments);
+        var schema = arguments[arguments.IndexOf("--output-schema") + 1];
+        Assert.Equal(CodexExecRunner.SchemaPath(turn), schema);
+        Assert.StartsWith("/srv/conv/.schemas/", schema);
+        Assert.Equal("-", arguments[^1]);
     }
 
     [Theory]
@@ -112,6 +137,11 @@ public sealed class CliArgumentsTests(CliFixture fixture) : IClassFixture<CliFix
         { "effort with quote", t => t with { ReasoningEffort = "high\"" } },
         { "instructions with NUL", t => t with { Instructions = "a\0b" } },
         { "instructions over 120 KiB", t => t with { Instructions = new string('x', 130 * 1024) } },
+        { "unknown sandbox", t => t with { Sandbox = "--dangerously-bypass-approvals-and-sandbox" } },
+        { "schema not an object", t => t with { OutputSchema = "[1]" } },
+        { "schema not JSON", t => t with { OutputSchema = "{type:" } },
+        { "relative image path", t => t with { Images = [CliImage.File("a.png", "image/png")] } },
+        { "plain http image", t => t with { Images = [CliImage.Remote("http://example.com/a.png")] } },
     };
 
     [Theory]
@@ -119,13 +149,19 @@ public sealed class CliArgumentsTests(CliFixture fixture) : IClassFixture<CliFix
     public async Task RunAsync_InvalidTurn_ThrowsArgumentExceptionBeforeStartingAnything(string because, Func<CliTurn, CliTurn> spoil)
     {
         var before = fixture.Logs.StartedPids.Count;
-        foreach (var (runner, turn) in new (ICliRunner, CliTurn)[] { (fixture.Codex(), fixture.CodexTurn("p")), (fixture.Claude(), fixture.ClaudeTurn("p")) })
+        await using var appServer = new AppServerHarness(fixture);
+        var runners = new (ICliRunner, CliTurn)[]
+        {
+            (fixture.Codex(), fixture.CodexTurn("p")), (appServer.Runner, fixture.CodexTurn("p")), (fixture.Claude(), fixture.ClaudeTurn("p")),
+        };
+        foreach (var (runner, turn) in runners)
         {
             var exception = await Assert.ThrowsAsync<ArgumentException>(() => CliFixture.RunToEndAsync(runner, spoil(turn)));
             Assert.False(string.IsNullOrEmpty(exception.Message), because);
         }
 
         Assert.Equal(before, fixture.Logs.StartedPids.Count);
+        Assert.Null(appServer.Server.ProcessId);
     }
 
     [Fact]

@@ -17,7 +17,9 @@ namespace OrleansCodex.Testing.StubModel;
 /// A deterministic model server on 127.0.0.1 that speaks just enough OpenAI Responses (for Codex) and Anthropic Messages (for
 /// Claude Code) to drive the real CLIs in tests. Answers are <see cref="StubConversation.Answer"/>; usage is chars/4 of the
 /// request body and of the answer. Model names containing one of the <c>stub-*</c> markers in <see cref="MagicModels"/> fail
-/// or misbehave on purpose, so <c>claude-stub-slow</c> routes to Claude and still streams slowly.
+/// or misbehave on purpose, so <c>claude-stub-slow</c> routes to Claude and still streams slowly. A Responses request with a
+/// <c>json_schema</c> text format is answered with <see cref="StubJsonSchema.AnswerFor"/>; <see cref="StubImages"/> reads the images
+/// a request carried.
 /// </summary>
 public sealed class StubModelServer : IAsyncDisposable
 {
@@ -213,7 +215,7 @@ public sealed class StubModelServer : IAsyncDisposable
         var stream = body.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
         var conversation = StubConversation.FromResponsesRequest(body);
         var failure = FailureFor(model, context.Request);
-        var answer = failure?.Message ?? (IsMagic(model, MagicModels.Slow) ? SlowAnswer() : conversation.Answer);
+        var answer = failure?.Message ?? (IsMagic(model, MagicModels.Slow) ? SlowAnswer() : StubJsonSchema.AnswerFor(body) ?? conversation.Answer);
         Record(StubApi.Responses, context.Request, model, stream, body, conversation, answer);
 
         if (failure is { } f)

@@ -12,7 +12,7 @@ namespace OrleansCodex.Grains.Tests.Providers.AppServer;
 public sealed class CodexModeTests
 {
     [Theory]
-    [InlineData(null, typeof(CodexExecRunner))]
+    [InlineData(null, typeof(CodexAppServerRunner))]
     [InlineData("AppServer", typeof(CodexAppServerRunner))]
     [InlineData("appserver", typeof(CodexAppServerRunner))]
     [InlineData("Exec", typeof(CodexExecRunner))]
@@ -39,7 +39,7 @@ public sealed class CodexModeTests
     }
 
     [Fact]
-    public void CliOptions_Default_IsExec() => Assert.Equal(CodexMode.Exec, new CliOptions().CodexMode);
+    public void CliOptions_Default_IsAppServer() => Assert.Equal(CodexMode.AppServer, new CliOptions().CodexMode);
 
     private static ServiceProvider Services(string? mode)
     {
