@@ -76,8 +76,8 @@ public sealed class FailureEndToEndTests(ServiceFixture fixture)
     }
 
     /// <summary>
-    /// A client that goes away mid-stream cancels its turn: the CLI stops it (Codex's warm app-server interrupts it, a per-turn CLI
-    /// is killed), the model stream is closed, the turn is stored as cancelled, and the next turn works. After several such turns no
+    /// A client that goes away mid-stream cancels its turn: the CLI stops it (Codex's warm app-server interrupts it; a warm Claude
+    /// process is interrupted and, its session no longer trusted, ended; a per-turn CLI is killed), the model stream is closed, the turn is stored as cancelled, and the next turn works. After several such turns no
     /// process has piled up: what remains is what ran before them, the warm app-server (and what it keeps) included.
     /// </summary>
     [Theory]
@@ -86,9 +86,11 @@ public sealed class FailureEndToEndTests(ServiceFixture fixture)
     public async Task Stream_ClientDisconnects_CancelsTheTurnAndEndsTheCli(string slowModel, string model)
     {
         using var http = fixture.Service.CreateHttpClient();
+        string warmUpId;
         using (var warmUp = await http.PostAsync("v1/responses", Json(new { model, input = "zulu warm-up" }), _timeout))
         {
             Assert.Equal(HttpStatusCode.OK, warmUp.StatusCode);
+            warmUpId = JsonDocument.Parse(await warmUp.Content.ReadAsStringAsync(_timeout)).RootElement.GetProperty("id").GetString()!;
         }
 
         var processesBefore = fixture.Service.Descendants();
@@ -104,7 +106,10 @@ public sealed class FailureEndToEndTests(ServiceFixture fixture)
             Assert.Equal("cancelled", await WaitForStatusAsync(http, responseId, "cancelled"));
         }
 
-        using var next = await http.PostAsync("v1/responses", Json(new { model, input = "zulu after the cancelled turns" }), _timeout);
+        // It continues the warm-up conversation, so it runs in the warm process that conversation already has (Claude) or in the
+        // node's one app-server (Codex): a new conversation would rightly leave one more warm Claude process.
+        using var next = await http.PostAsync("v1/responses",
+            Json(new { model, input = "zulu after the cancelled turns", previous_response_id = warmUpId }), _timeout);
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
         Assert.Contains("zulu after the cancelled turns", await next.Content.ReadAsStringAsync(_timeout));
 

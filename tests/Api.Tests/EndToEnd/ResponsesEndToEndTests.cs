@@ -66,7 +66,8 @@ public sealed class ResponsesEndToEndTests(ServiceFixture fixture)
         Assert.IsType<StreamingResponseCreatedUpdate>(updates[0]);
         var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]);
         var deltas = updates.OfType<StreamingResponseOutputTextDeltaUpdate>().Select(u => u.Delta).ToList();
-        Assert.NotEmpty(deltas);
+        // Both warm workers stream token by token: a multi-word answer comes in more than one delta.
+        Assert.True(deltas.Count > 1, $"{deltas.Count} delta(s)");
         Assert.Equal(completed.Response.GetOutputText(), string.Concat(deltas));
         Assert.Contains("india streaming words", completed.Response.GetOutputText());
         Assert.True(completed.Response.Usage.InputTokenCount > 0);

@@ -26,50 +26,7 @@ public static class StubStructuredOutput
             return null;
         }
 
-        return tool.TryGetProperty("input_schema", out var schema) ? Instance(schema) : new JsonObject();
-    }
-
-    /// <summary>
-    /// An instance of <paramref name="schema"/>: an object gets every property, a string <c>"stub"</c>, an integer or number 1,
-    /// a boolean true, an array <c>[]</c>, an enum its first value.
-    /// </summary>
-    public static JsonNode? Instance(JsonElement schema)
-    {
-        if (schema.ValueKind != JsonValueKind.Object)
-        {
-            return "stub";
-        }
-
-        if (schema.TryGetProperty("enum", out var values) && values.ValueKind == JsonValueKind.Array && values.GetArrayLength() > 0)
-        {
-            return JsonNode.Parse(values[0].GetRawText());
-        }
-
-        var type = schema.TryGetProperty("type", out var t)
-            ? t.ValueKind == JsonValueKind.Array ? t.EnumerateArray().Select(x => x.GetString()).FirstOrDefault(x => x != "null") : t.GetString()
-            : schema.TryGetProperty("properties", out _) ? "object" : "string";
-        switch (type)
-        {
-            case "object":
-                var instance = new JsonObject();
-                if (schema.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object)
-                {
-                    foreach (var property in properties.EnumerateObject())
-                    {
-                        instance[property.Name] = Instance(property.Value);
-                    }
-                }
-
-                return instance;
-            case "integer" or "number":
-                return 1;
-            case "boolean":
-                return true;
-            case "array":
-                return new JsonArray();
-            default:
-                return "stub";
-        }
+        return tool.TryGetProperty("input_schema", out var schema) ? StubJsonSchema.Instance(schema) ?? new JsonObject() : new JsonObject();
     }
 
     private static bool LastMessageHasToolResult(JsonElement body) =>
