@@ -108,8 +108,20 @@ public sealed class ConversationGrainResumeTests(ConversationHostFixture host) :
     }
 
     /// <summary>Removes every session the CLI keeps on disk, as if its home had been wiped.</summary>
+    /// <summary>
+    /// The node loses the session: its files, and for Claude also its warm process (which would otherwise carry on with the
+    /// session in memory, as it should): what a restart on a wiped CLI home looks like.
+    /// </summary>
     private void DeleteSessionFiles(CliProvider provider)
     {
+        if (provider == CliProvider.Claude)
+        {
+            foreach (var process in OrleansCodex.Testing.Service.ProcessTree.WithEnvironmentEntry($"CLAUDE_CONFIG_DIR={host.Cli.ClaudeConfigDirectory}"))
+            {
+                OrleansCodex.Testing.Service.ProcessTree.Signal(process.Pid, 9);
+            }
+        }
+
         var directory = provider == CliProvider.Codex
             ? Path.Combine(host.Cli.CodexHome, "sessions")
             : Path.Combine(host.Cli.ClaudeConfigDirectory, "projects");
