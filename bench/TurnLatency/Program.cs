@@ -17,6 +17,11 @@ var environment = new Dictionary<string, string>(cli.Environment)
     ["CLAUDE_PATH"] = cli.ClaudePath,
     ["Serilog__MinimumLevel__Default"] = Environment.GetEnvironmentVariable("BENCH_LOG_LEVEL") ?? "Warning",
 };
+foreach (var (name, value) in StubModelServer.MagicModels.ServiceSettings())
+{
+    environment[name] = value;
+}
+
 await using var service = await ServiceProcess.StartAsync(environment, apiKey: "bench-key", cli.CreateWorkingDirectory("service"));
 using var http = service.CreateHttpClient();
 

@@ -27,6 +27,11 @@ foreach (var (way, codexMode, claudeMode) in new[] { ("warm", "AppServer", "Stre
         ["Cli__ClaudeMode"] = claudeMode,
         ["Serilog__MinimumLevel__Default"] = "Warning",
     };
+    foreach (var (name, value) in StubModelServer.MagicModels.ServiceSettings())
+    {
+        environment[name] = value;
+    }
+
     await using var service = await ServiceProcess.StartAsync(environment, apiKey: "bench-key", cli.CreateWorkingDirectory("service-" + way));
     using var http = service.CreateHttpClient();
     foreach (var (provider, model) in Providers())
