@@ -32,7 +32,7 @@ public static class ChatRequestParser
         var (outputFormat, formatInstruction) = TurnPolicy.ParseOutputFormat(request.ResponseFormat, "response_format", nestedSchema: true);
         return new ChatTurnInput(
             model,
-            policy.ValidateImages(input, "messages"),
+            policy.ValidateImages(input, "messages", model),
             instructions,
             request.Stream ?? false,
             request.StreamOptions?.IncludeUsage ?? false,

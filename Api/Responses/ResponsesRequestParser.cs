@@ -48,7 +48,7 @@ public static class ResponsesRequestParser
             throw OpenAiException.InvalidRequest("'previous_response_id' must not be empty.", "previous_response_id", "invalid_value");
         }
 
-        var input = policy.ValidateImages(ParseInput(request.Input), "input");
+        var input = policy.ValidateImages(ParseInput(request.Input), "input", model);
         var format = request.Text.ValueKind == JsonValueKind.Object && request.Text.TryGetProperty("format", out var textFormat) ? textFormat : default;
         if (request.Text.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined or JsonValueKind.Null))
         {

@@ -43,8 +43,11 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
     public const int MaxImagesPerTurn = 16;
     private const string JsonObjectInstruction = "Answer with one valid JSON object and nothing else: no prose, no code fences.";
 
-    /// <summary>Images: <c>data:</c> URLs of a supported type with valid base64; <c>https</c> URLs only when <c>Api:AllowRemoteImages</c>.</summary>
-    public IReadOnlyList<InputMessage> ValidateImages(IReadOnlyList<InputMessage> input, string param)
+    /// <summary>
+    /// Images: <c>data:</c> URLs of a supported type with valid base64; <c>https</c> URLs only when <c>Api:AllowRemoteImages</c>, and
+    /// only for Claude models (Codex refuses remote image URLs).
+    /// </summary>
+    public IReadOnlyList<InputMessage> ValidateImages(IReadOnlyList<InputMessage> input, string param, string model)
     {
         var count = 0;
         for (var m = 0; m < input.Count; m++)
@@ -56,14 +59,14 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
                     throw OpenAiException.InvalidRequest($"At most {MaxImagesPerTurn} images are accepted per request.", param, "too_many_images");
                 }
 
-                ValidateImageUrl(part.ImageUrl ?? "", param);
+                ValidateImageUrl(part.ImageUrl ?? "", param, model);
             }
         }
 
         return input;
     }
 
-    private void ValidateImageUrl(string url, string param)
+    private void ValidateImageUrl(string url, string param, string model)
     {
         if (TurnImages.TryParseDataUrl(url, out var mediaType, out var base64))
         {
@@ -100,6 +103,12 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
         if (uri.Scheme != "https")
         {
             throw OpenAiException.InvalidRequest("Remote image URLs must use https.", param, "invalid_image_url");
+        }
+
+        if (ModelRouting.ProviderFor(model) == CliProvider.Codex)
+        {
+            throw OpenAiException.InvalidRequest(
+                "Codex takes images only inline; send this image as a data: URL (remote image URLs work with Claude models).", param, "unsupported_input");
         }
     }
 

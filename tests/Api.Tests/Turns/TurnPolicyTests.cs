@@ -130,19 +130,20 @@ public sealed class TurnPolicyTests
     [InlineData("https://example.com/a.png", "remote_images_disabled")]
     public void Images_Unsafe_Is400(string url, string code)
     {
-        var error = Assert.Throws<OpenAiException>(() => Policy().ValidateImages(Image(url), "input"));
+        var error = Assert.Throws<OpenAiException>(() => Policy().ValidateImages(Image(url), "input", "gpt-5.5"));
 
         Assert.Equal(code, error.Code);
     }
 
     [Fact]
-    public void Images_RemoteWhenAllowed_MustBeHttps()
+    public void Images_RemoteWhenAllowed_MustBeHttpsAndForClaude()
     {
         var policy = Policy(allowRemoteImages: true);
 
-        policy.ValidateImages(Image("https://example.com/a.png"), "input");
-        Assert.Equal("invalid_image_url", Assert.Throws<OpenAiException>(() => policy.ValidateImages(Image("http://127.0.0.1/a.png"), "input")).Code);
-        Assert.Equal("invalid_image_url", Assert.Throws<OpenAiException>(() => policy.ValidateImages(Image("file:///etc/passwd"), "input")).Code);
+        policy.ValidateImages(Image("https://example.com/a.png"), "input", "sonnet");
+        Assert.Equal("unsupported_input", Assert.Throws<OpenAiException>(() => policy.ValidateImages(Image("https://example.com/a.png"), "input", "gpt-5.5")).Code);
+        Assert.Equal("invalid_image_url", Assert.Throws<OpenAiException>(() => policy.ValidateImages(Image("http://127.0.0.1/a.png"), "input", "sonnet")).Code);
+        Assert.Equal("invalid_image_url", Assert.Throws<OpenAiException>(() => policy.ValidateImages(Image("file:///etc/passwd"), "input", "sonnet")).Code);
     }
 
     [Fact]
