@@ -54,6 +54,16 @@ public sealed class CliFixture : IAsyncLifetime
     public ClaudePrintRunner Claude(Action<CliOptions>? configure = null) =>
         new(new FixedOptionsMonitor<CliOptions>(Options(configure)), LoggerFactory().CreateLogger<ClaudePrintRunner>(), TimeProvider.System);
 
+    /// <summary>A loopback port nobody listens on (just released by a listener): connections to it are refused.</summary>
+    public static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     public ILoggerFactory LoggerFactory() => Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs));
 
     public CliTurn CodexTurn(string prompt, string? model = null, string? workingDirectory = null) => new()

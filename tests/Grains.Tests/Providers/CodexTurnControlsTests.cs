@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
@@ -153,7 +151,7 @@ public sealed class CodexTurnControlsTests(CliFixture fixture) : IClassFixture<C
     [MemberData(nameof(Modes))]
     public async Task RunAsync_UpstreamRefusesConnections_FailsFastWithUpstreamError(CodexMode mode)
     {
-        var home = CodexHomeWithBaseUrl($"http://127.0.0.1:{ClosedPort()}/v1");
+        var home = CodexHomeWithBaseUrl($"http://127.0.0.1:{CliFixture.ClosedPort()}/v1");
         await using var app = new AppServerHarness(fixture, o => o.ExtraEnvironment["CODEX_HOME"] = home);
         var runner = mode == CodexMode.Exec ? (ICliRunner)fixture.Codex(o => o.ExtraEnvironment["CODEX_HOME"] = home) : app.Runner;
 
@@ -195,14 +193,5 @@ public sealed class CodexTurnControlsTests(CliFixture fixture) : IClassFixture<C
         var config = File.ReadAllText(Path.Combine(fixture.Environment.CodexHome, "config.toml")).Replace(fixture.Stub.OpenAiBaseUrl, baseUrl, StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(home, "config.toml"), config);
         return home;
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
