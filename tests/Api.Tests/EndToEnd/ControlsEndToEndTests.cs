@@ -76,6 +76,20 @@ public sealed class ControlsEndToEndTests(ServiceFixture fixture)
         Assert.True(await fixture.Stub.WaitForNoActiveStreamsAsync(TimeSpan.FromSeconds(15)));
     }
 
+    [Theory]
+    [InlineData(StubModelServer.MagicModels.RateLimited)]
+    [InlineData("claude-" + StubModelServer.MagicModels.RateLimited)]
+    public async Task Upstream_RateLimited_Is429WithRetryAfterFromTheWarmWorkers(string model)
+    {
+        using var http = fixture.Service.CreateHttpClient();
+
+        using var response = await http.PostAsJsonAsync("v1/responses", new { model, input = "too many" }, _timeout);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter?.Delta);
+        Assert.Equal("rate_limit_exceeded", JsonDocument.Parse(await response.Content.ReadAsStringAsync(_timeout)).RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
     [Fact]
     public async Task Pool_AllWorkersBusyAndTheQueueFull_Is429WithRetryAfter()
     {
