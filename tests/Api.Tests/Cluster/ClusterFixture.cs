@@ -253,6 +253,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Processes of this fixture's environment that no running service of the fixture owns: orphaned CLIs or lost services.</summary>
     public IReadOnlyList<ProcessTree.Entry> StrayProcesses()
     {
+        // Candidates first, owners second: a CLI a node starts between the two looks (a status probe) is then among its descendants.
+        var candidates = ProcessTree.WithEnvironmentEntry($"CODEX_HOME={Cli.CodexHome}");
         var owned = new HashSet<int>();
         foreach (var service in _nodes.Values.Concat(_others).Where(s => !s.HasExited))
         {
@@ -260,7 +262,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             owned.UnionWith(service.Descendants().Select(d => d.Pid));
         }
 
-        return ProcessTree.WithEnvironmentEntry($"CODEX_HOME={Cli.CodexHome}").Where(p => !owned.Contains(p.Pid)).ToList();
+        return candidates.Where(p => !owned.Contains(p.Pid) && ProcessTree.IsRunning(p.Pid)).ToList();
     }
 
     public async Task DisposeAsync()
