@@ -7,6 +7,7 @@ using OrleansCodex.Cluster.Membership;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
 using OrleansCodex.Grains.Providers.AppServer;
+using OrleansCodex.Grains.Providers.ClaudeStream;
 using OrleansCodex.Grains.Workers;
 
 namespace OrleansCodex.Grains;
@@ -16,7 +17,7 @@ public static class GrainsServiceCollectionExtensions
     /// <summary>
     /// Registers the conversation and worker grains with what they need: the <c>responses</c> table (migrations for both databases),
     /// the node's worker pool (section <c>Workers</c>), conversation options (section <c>Conversations</c>) and the CLI providers
-    /// (section <c>Cli</c>) with the pre-warming of the Codex app-server (<c>Workers:Prewarm</c>). Expects the grain runtime (<see cref="ClusterServiceCollectionExtensions.AddClusterRuntime"/>).
+    /// (section <c>Cli</c>) with the pre-warming of the Codex app-server and the Claude spares (<c>Workers:Prewarm</c>). Expects the grain runtime (<see cref="ClusterServiceCollectionExtensions.AddClusterRuntime"/>).
     /// </summary>
     public static IServiceCollection AddConversationGrains(this IServiceCollection services, IConfiguration configuration)
     {
@@ -46,6 +47,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<INodeLoad>(sp => sp.GetRequiredService<CliWorkerPool>());
         services.AddCliProviders(configuration);
         services.AddHostedService<CodexAppServerPrewarmer>();
+        services.AddHostedService<ClaudeSparesPrewarmer>();
         return services;
     }
 }

@@ -21,6 +21,12 @@ public sealed record TurnEvent
     public required TurnEventKind Kind { get; init; }
     public string? Text { get; init; }
     public string? SessionId { get; init; }
+
+    /// <summary>
+    /// With <see cref="TurnEventKind.SessionStarted"/>: the directory the session lives in, when the runner chose it (a pre-started
+    /// Claude process's, for a turn with <see cref="Workers.CliTurn.FreshWorkingDirectory"/>); the session resumes only from there.
+    /// </summary>
+    public string? WorkingDirectory { get; init; }
     public TokenUsage? Usage { get; init; }
 
     /// <summary>For Codex: the thread's running total after this turn (Codex reports totals; a turn's usage is the difference).</summary>
@@ -28,7 +34,8 @@ public sealed record TurnEvent
 
     public TurnError? Error { get; init; }
 
-    public static TurnEvent Session(string sessionId) => new() { Kind = TurnEventKind.SessionStarted, SessionId = sessionId };
+    public static TurnEvent Session(string sessionId, string? workingDirectory = null) =>
+        new() { Kind = TurnEventKind.SessionStarted, SessionId = sessionId, WorkingDirectory = workingDirectory };
     public static TurnEvent Delta(string text) => new() { Kind = TurnEventKind.TextDelta, Text = text };
     public static TurnEvent Done(string text, TokenUsage usage, TokenUsage? sessionUsage = null) =>
         new() { Kind = TurnEventKind.Completed, Text = text, Usage = usage, SessionUsage = sessionUsage };

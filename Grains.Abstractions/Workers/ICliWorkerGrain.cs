@@ -31,6 +31,12 @@ public sealed record CliTurn
     /// <summary>The conversation's own directory: the CLI's working directory (a Claude session resumes only from where it was made).</summary>
     public required string WorkingDirectory { get; init; }
 
+    /// <summary>
+    /// The conversation has not used <see cref="WorkingDirectory"/> yet: the turn may run in another new directory under the same
+    /// root (a pre-started Claude process's), reported with <see cref="TurnEventKind.SessionStarted"/>; the conversation then moves there.
+    /// </summary>
+    public bool FreshWorkingDirectory { get; init; }
+
     public string? ReasoningEffort { get; init; }
 
     /// <summary>The Codex thread's running usage before this turn, so the turn's own usage can be computed.</summary>

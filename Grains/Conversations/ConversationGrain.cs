@@ -158,6 +158,7 @@ public sealed partial class ConversationGrain(
             {
                 case TurnEventKind.SessionStarted:
                     outcome.SessionId = turnEvent.SessionId;
+                    outcome.WorkingDirectory = turnEvent.WorkingDirectory;
                     break;
                 case TurnEventKind.TextDelta:
                     outcome.Text.Append(turnEvent.Text);
@@ -201,6 +202,7 @@ public sealed partial class ConversationGrain(
             Prompt = "",
             Instructions = request.Instructions,
             WorkingDirectory = workingDirectory,
+            FreshWorkingDirectory = state.State.HeadResponseId is null && state.State.Directory is null,
             ReasoningEffort = request.ReasoningEffort ?? (provider == CliProvider.Codex ? cli.CodexReasoningEffort : null),
             Ephemeral = !request.Store,
             Timeout = timeout,
@@ -241,6 +243,16 @@ public sealed partial class ConversationGrain(
         }
 
         outcome.Finished = true;
+        if (plan?.Turn.FreshWorkingDirectory == true && (!request.Store || outcome.Error is not null))
+        {
+            // Nobody comes back to a stateless conversation, nor continues one whose first turn failed: keep only what a CLI wrote.
+            RemoveDirectoryUnlessUsed(plan.Turn.WorkingDirectory);
+            if (outcome.WorkingDirectory is { } other && other != plan.Turn.WorkingDirectory)
+            {
+                RemoveDirectoryUnlessUsed(other);
+            }
+        }
+
         if (!request.Store)
         {
             return;
@@ -256,6 +268,11 @@ public sealed partial class ConversationGrain(
 
         if (outcome.Error is null && outcome.SessionId is { } sessionId && plan is not null)
         {
+            if (plan.Turn.FreshWorkingDirectory && outcome.WorkingDirectory is { } moved && moved != plan.Turn.WorkingDirectory)
+            {
+                MoveTo(plan.Turn.WorkingDirectory, moved);
+            }
+
             state.State.HeadResponseId = request.ResponseId;
             state.State.Session = new CliSessionState
             {
@@ -286,9 +303,59 @@ public sealed partial class ConversationGrain(
 
     private string WorkingDirectory()
     {
-        var directory = Path.Combine(Path.GetFullPath(conversationOptions.Value.WorkDirectory!), ConversationId);
+        var directory = Path.Combine(Path.GetFullPath(conversationOptions.Value.WorkDirectory!), state.State.Directory ?? ConversationId);
         Directory.CreateDirectory(directory);
         return directory;
+    }
+
+    /// <summary>
+    /// The first turn ran in another new directory under the work root (a pre-started Claude process's, where its session lives): the
+    /// conversation moves there, with the turn's images; the unused directory made for it is removed.
+    /// </summary>
+    private void MoveTo(string planned, string moved)
+    {
+        if (!string.Equals(Path.GetDirectoryName(moved), Path.GetDirectoryName(planned), StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        state.State.Directory = Path.GetFileName(moved);
+        try
+        {
+            var images = Path.Combine(planned, TurnImages.DirectoryName);
+            if (Directory.Exists(images) && !Directory.Exists(Path.Combine(moved, TurnImages.DirectoryName)))
+            {
+                Directory.Move(images, Path.Combine(moved, TurnImages.DirectoryName));
+            }
+        }
+        catch (IOException e)
+        {
+            LogDirectoryNotTidied(e, ConversationId, planned);
+        }
+
+        RemoveDirectoryUnlessUsed(planned);
+    }
+
+    /// <summary>Removes a conversation directory that holds nothing but the turn's images.</summary>
+    private void RemoveDirectoryUnlessUsed(string directory)
+    {
+        try
+        {
+            var images = Path.Combine(directory, TurnImages.DirectoryName);
+            if (Directory.Exists(images))
+            {
+                Directory.Delete(images, recursive: true);
+            }
+
+            if (Directory.Exists(directory) && !Directory.EnumerateFileSystemEntries(directory).Any())
+            {
+                Directory.Delete(directory);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogDirectoryNotTidied(e, ConversationId, directory);
+        }
     }
 
     private StoredResponse NewRecord(TurnRequest request) => new()
@@ -311,6 +378,7 @@ public sealed partial class ConversationGrain(
     {
         public StringBuilder Text { get; } = new();
         public string? SessionId { get; set; }
+        public string? WorkingDirectory { get; set; }
         public TokenUsage? Usage { get; set; }
         public TokenUsage? SessionUsage { get; set; }
         public TurnError? Error { get; set; }
@@ -326,4 +394,7 @@ public sealed partial class ConversationGrain(
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Conversation {ConversationId}: worker {WorkerKey} failed")]
     private partial void LogWorkerFailed(Exception exception, string conversationId, string workerKey);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Conversation {ConversationId}: could not tidy directory {Directory}")]
+    private partial void LogDirectoryNotTidied(Exception exception, string conversationId, string directory);
 }

@@ -8,6 +8,12 @@ public sealed class ConversationState
 
     /// <summary>The CLI session whose history equals the chain ending at <see cref="CliSessionState.ResponseId"/>, or null.</summary>
     public CliSessionState? Session { get; set; }
+
+    /// <summary>
+    /// The name of the conversation's working directory under the work root when it is not the conversation id: the directory of the
+    /// pre-started Claude process its first turn ran in (its session lives there). Null for <c>{work root}/{conversation id}</c>.
+    /// </summary>
+    public string? Directory { get; set; }
 }
 
 /// <summary>A CLI session (Codex thread or Claude session) and exactly what it has seen.</summary>

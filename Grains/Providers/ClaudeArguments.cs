@@ -30,15 +30,19 @@ internal static class ClaudeArguments
     /// <c>claude -p</c> reading stream-json user messages from stdin (so that images can be sent) and writing stream-json events with
     /// token deltas. Values are attached with <c>=</c> (<c>--model=M</c>) so that a value starting with a dash (instructions) is never
     /// read as a flag. With both a session to resume and a new id, the resumed session is forked into the new one (<c>--fork-session</c>).
-    /// An empty <see cref="ClaudeProcessSettings.Tools"/> is passed as <c>--tools=</c>: no tools at all.
+    /// An empty <see cref="ClaudeProcessSettings.Tools"/> is passed as <c>--tools=</c>: no tools at all. Without a
+    /// <paramref name="model"/> (a spare process, see <c>ClaudeSpares</c>) Claude starts with its default one.
     /// </summary>
-    public static IReadOnlyList<string> Build(string model, string? resumeSessionId, string? newSessionId, ClaudeProcessSettings settings)
+    public static IReadOnlyList<string> Build(string? model, string? resumeSessionId, string? newSessionId, ClaudeProcessSettings settings)
     {
         var arguments = new List<string>
         {
             "-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
-            $"--model={model}",
         };
+        if (model is not null)
+        {
+            arguments.Add($"--model={model}");
+        }
         if (resumeSessionId is not null)
         {
             arguments.Add($"--resume={resumeSessionId}");

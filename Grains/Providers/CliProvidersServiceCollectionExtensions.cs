@@ -16,7 +16,7 @@ public static class CliProvidersServiceCollectionExtensions
     /// <see cref="ClaudeStreamRunner"/> or <see cref="ClaudePrintRunner"/> as <see cref="CliOptions.ClaudeMode"/> says) and
     /// <see cref="IProviderStatusService"/>, which checks the CLIs in the background from start-up. The app-server process is
     /// started by the first Codex turn in app-server mode (or at start-up by the <see cref="CodexAppServerPrewarmer"/> that
-    /// <c>AddConversationGrains</c> adds), a persistent Claude process by the first turn of its session in stream mode; all are
+    /// <c>AddConversationGrains</c> adds), a persistent Claude process by the first turn of its session in stream mode (or taken from the <see cref="ClaudeSpares"/>); all are
     /// ended when the container is disposed.
     /// </summary>
     public static IServiceCollection AddCliProviders(this IServiceCollection services, IConfiguration configuration)
@@ -30,6 +30,7 @@ public static class CliProvidersServiceCollectionExtensions
         services.TryAddSingleton<CodexAppServerRunner>();
         services.TryAddSingleton<ClaudePrintRunner>();
         services.TryAddSingleton<ClaudeProcessPool>();
+        services.TryAddSingleton<ClaudeSpares>();
         services.TryAddSingleton<ClaudeStreamRunner>();
         services.AddSingleton<ICliRunner>(sp => sp.GetRequiredService<IOptions<CliOptions>>().Value.CodexMode == CodexMode.AppServer
             ? sp.GetRequiredService<CodexAppServerRunner>()

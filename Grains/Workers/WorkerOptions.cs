@@ -32,7 +32,15 @@ public sealed class WorkerOptions
     /// <value>10 minutes by default.</value>
     public TimeSpan ProcessIdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Start the warm CLI processes (the Codex app-server) when the node starts, instead of on the first turn.</summary>
+    /// <summary>
+    /// Claude Code processes started ahead of any turn (<c>Cli:ClaudeMode=Stream</c>), for each of: new stored sessions, and one-shot
+    /// <c>store:false</c> turns. A new conversation's first turn takes one and skips Claude's start; a new one is started right away.
+    /// 0 turns them off.
+    /// </summary>
+    /// <value>1 by default.</value>
+    public int ClaudeSpares { get; set; } = 1;
+
+    /// <summary>Start the warm CLI processes (the Codex app-server, the Claude spares) when the node starts, instead of after the first turn.</summary>
     /// <value>True by default.</value>
     public bool Prewarm { get; set; } = true;
 }
@@ -60,6 +68,11 @@ internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         if (options.ClaudeProcesses < options.Claude || options.ClaudeProcesses > 1024)
         {
             errors.Add($"Workers:ClaudeProcesses must be at least Workers:Claude ({options.Claude}) and at most 1024, not {options.ClaudeProcesses}.");
+        }
+
+        if (options.ClaudeSpares is < 0 or > 16)
+        {
+            errors.Add($"Workers:ClaudeSpares must be between 0 and 16, not {options.ClaudeSpares}.");
         }
 
         if (options.ProcessIdleTimeout < TimeSpan.FromSeconds(1))

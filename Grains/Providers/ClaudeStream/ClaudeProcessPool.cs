@@ -93,31 +93,16 @@ public sealed class ClaudeProcessPool(IOptionsMonitor<WorkerOptions> workerOptio
 
         var process = new ClaudeStreamProcess(child, key, sessionId, model, settings, logger) { Busy = true };
         ClaudeStreamLog.Started(logger, process.Id, sessionId);
-        ClaudeStreamProcess? replaced;
-        bool disposed;
-        lock (_lock)
-        {
-            disposed = _disposed;
-            _processes.Remove(key, out replaced);
-            if (!disposed)
-            {
-                _processes[key] = process;
-                EnsureSweeper();
-            }
-        }
-
-        if (replaced is not null)
-        {
-            EndInBackground(replaced, "replaced by a new process for the same session");
-        }
-
-        if (disposed)
-        {
-            await process.EndAsync("the node is shutting down");
-            throw new ObjectDisposedException(nameof(ClaudeProcessPool));
-        }
-
+        await AddAsync(process);
         return (process, null);
+    }
+
+    /// <summary>Takes a process started elsewhere (a spare a turn adopted, see <see cref="ClaudeSpares"/>), held by the caller, after making room.</summary>
+    internal async Task AdoptAsync(ClaudeStreamProcess process)
+    {
+        await MakeRoomAsync();
+        process.Busy = true;
+        await AddAsync(process);
     }
 
     /// <summary>Gives a process back after a turn: kept idle for the session's next turn if <paramref name="keep"/>, else ended.</summary>
@@ -171,6 +156,34 @@ public sealed class ClaudeProcessPool(IOptionsMonitor<WorkerOptions> workerOptio
         foreach (var process in processes)
         {
             process.Kill();
+        }
+    }
+
+    /// <summary>Keeps a busy process under its key (replacing one kept there); ends it and throws if the pool is disposed.</summary>
+    private async Task AddAsync(ClaudeStreamProcess process)
+    {
+        ClaudeStreamProcess? replaced;
+        bool disposed;
+        lock (_lock)
+        {
+            disposed = _disposed;
+            _processes.Remove(process.Key, out replaced);
+            if (!disposed)
+            {
+                _processes[process.Key] = process;
+                EnsureSweeper();
+            }
+        }
+
+        if (replaced is not null)
+        {
+            EndInBackground(replaced, "replaced by a new process for the same session");
+        }
+
+        if (disposed)
+        {
+            await process.EndAsync("the node is shutting down");
+            throw new ObjectDisposedException(nameof(ClaudeProcessPool));
         }
     }
 

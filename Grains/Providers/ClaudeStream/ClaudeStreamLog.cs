@@ -19,4 +19,16 @@ internal static partial class ClaudeStreamLog
 
     [LoggerMessage(3174, LogLevel.Warning, "Claude Code pid {Pid} refused to switch to model {Model}: {Error}; starting a new process")]
     public static partial void ModelSwitchFailed(ILogger logger, int pid, string model, string error);
+
+    [LoggerMessage(3175, LogLevel.Debug, "Claude Code spare pid {Pid} (session {SessionId}) started in {Directory}")]
+    public static partial void SpareStarted(ILogger logger, int pid, string? sessionId, string directory);
+
+    [LoggerMessage(3176, LogLevel.Debug, "Claude Code spare pid {Pid} (session {SessionId}) taken by a turn after {Age}")]
+    public static partial void SpareTaken(ILogger logger, int pid, string? sessionId, TimeSpan age);
+
+    [LoggerMessage(3177, LogLevel.Warning, "A Claude Code spare process could not be started: {Reason}; new sessions start their own")]
+    public static partial void SpareStartFailed(ILogger logger, string reason);
+
+    [LoggerMessage(3178, LogLevel.Warning, "Claude Code spare pid {Pid} could not be initialized for a turn: {Error}; starting a new process")]
+    public static partial void SpareInitializeFailed(ILogger logger, int pid, string error);
 }

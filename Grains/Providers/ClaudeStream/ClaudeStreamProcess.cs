@@ -25,7 +25,7 @@ internal sealed class ClaudeStreamProcess : IAsyncDisposable
     private int _ended;
     private volatile bool _outputEnded;
 
-    public ClaudeStreamProcess(ChildProcess process, string key, string? sessionId, string model, ClaudeProcessSettings settings, ILogger logger)
+    public ClaudeStreamProcess(ChildProcess process, string key, string? sessionId, string? model, ClaudeProcessSettings settings, ILogger logger)
     {
         _process = process;
         _logger = logger;
@@ -44,11 +44,14 @@ internal sealed class ClaudeStreamProcess : IAsyncDisposable
     /// <summary>The session this process holds; null for a one-shot process of an ephemeral turn.</summary>
     public string? SessionId { get; }
 
-    /// <summary>The model its next turn uses (changed in place with <c>set_model</c>).</summary>
-    public string Model { get; set; }
+    /// <summary>The model its next turn uses (changed in place with <c>set_model</c>); null for Claude's default (a spare).</summary>
+    public string? Model { get; set; }
 
-    /// <summary>What it was started with; a turn that needs other settings needs another process.</summary>
-    public ClaudeProcessSettings Settings { get; }
+    /// <summary>
+    /// What it was started with; a turn that needs other settings needs another process. A spare's are completed once, when a
+    /// turn adopts it (<c>initialize</c> with the turn's instructions and schema).
+    /// </summary>
+    public ClaudeProcessSettings Settings { get; set; }
 
     /// <summary>Whether a turn holds it. Guarded by the pool's lock.</summary>
     public bool Busy { get; set; }

@@ -13,7 +13,9 @@ namespace OrleansCodex.Grains.Providers.ClaudeStream;
 /// Runs Claude Code turns in persistent <c>claude -p --input-format stream-json</c> processes (<see cref="ClaudeProcessPool"/>), one
 /// per active session, instead of one <c>claude -p</c> per turn: a warm turn skips Claude's ~0.6 s start.
 /// A new session starts a process with <c>--session-id</c>, a session without a live process is resumed in a new one with
-/// <c>--resume</c>, a fork with <c>--resume --fork-session --session-id</c>; all in the conversation's directory. A turn writes
+/// <c>--resume</c>, a fork with <c>--resume --fork-session --session-id</c>; all in the conversation's directory. A new session or
+/// ephemeral turn of a conversation without a directory yet takes a pre-started process instead (<see cref="ClaudeSpares"/>), runs in
+/// that process's directory, initializes it with its instructions and schema and reports the directory with the session. A turn writes
 /// one user message (images, then the prompt) and reads events until <c>result</c>, which decides the outcome
 /// (<see cref="ClaudeTurnParser"/>, as in print mode). A live process started with other settings (instructions, effort, schema,
 /// permissions) is replaced, with the session resumed; another model is switched in place with <c>set_model</c>. Ephemeral turns
@@ -23,6 +25,7 @@ namespace OrleansCodex.Grains.Providers.ClaudeStream;
 /// </summary>
 public sealed class ClaudeStreamRunner(
     ClaudeProcessPool pool,
+    ClaudeSpares spares,
     ClaudePrintRunner printRunner,
     IOptionsMonitor<CliOptions> options,
     ILogger<ClaudeStreamRunner> logger,
@@ -31,8 +34,8 @@ public sealed class ClaudeStreamRunner(
     /// <summary>How long an interrupted turn may take to report its <c>result</c> before its process group is killed.</summary>
     internal static readonly TimeSpan InterruptGrace = TimeSpan.FromSeconds(2);
 
-    /// <summary>The bound of waiting for the answer to <c>set_model</c> (it comes within milliseconds unless the process hangs).</summary>
-    private static readonly TimeSpan SetModelTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>The bound of waiting for the answer to <c>set_model</c> or <c>initialize</c> (milliseconds, plus the rest of a spare's start).</summary>
+    private static readonly TimeSpan ControlTimeout = TimeSpan.FromSeconds(10);
 
     public CliProvider Provider => CliProvider.Claude;
 
@@ -126,6 +129,10 @@ public sealed class ClaudeStreamRunner(
             {
                 var completed = terminal?.Kind == TurnEventKind.Completed;
                 await pool.ReturnAsync(process, keep: completed && !turn.Ephemeral, completed ? "its turn was ephemeral" : "its turn did not complete");
+                if (turn.Ephemeral && process.Settings.WorkingDirectory != turn.WorkingDirectory)
+                {
+                    ClaudeSpares.RemoveIfEmpty(process.Settings.WorkingDirectory);
+                }
             }
 
             if (terminal is not null)
@@ -167,6 +174,12 @@ public sealed class ClaudeStreamRunner(
                 }
 
                 process = await FitAsync(process, turn, settings, stop);
+            }
+
+            if (process is null && !fork && turn.ResumeSessionId is null && spares.TryTake(turn, executable.Path) is { } spare)
+            {
+                process = await AdoptAsync(spare, turn, settings, stop);
+                process = await FitAsync(process, turn, process?.Settings ?? settings, stop);
             }
 
             var warm = process is not null;
@@ -242,15 +255,59 @@ public sealed class ClaudeStreamRunner(
         return null;
     }
 
+    /// <summary>
+    /// Initializes a spare for the turn (<c>initialize</c> with its instructions as appended system prompt and its output schema, as
+    /// the command line flags would) and takes it into the pool; null (the spare ended) if it cannot be.
+    /// </summary>
+    private async Task<ClaudeStreamProcess?> AdoptAsync(ClaudeStreamProcess spare, CliTurn turn, ClaudeProcessSettings settings, CancellationToken stop)
+    {
+        var initialize = new JsonObject { ["subtype"] = "initialize" };
+        if (turn.Instructions is not null)
+        {
+            initialize["appendSystemPrompt"] = turn.Instructions;
+        }
+
+        if (turn.OutputSchema is not null)
+        {
+            initialize["jsonSchema"] = JsonNode.Parse(turn.OutputSchema);
+        }
+
+        string? error;
+        try
+        {
+            error = await ControlAsync(spare, initialize, stop);
+        }
+        catch (OperationCanceledException)
+        {
+            await ClaudeSpares.DiscardAsync(spare, "its turn was stopped before it was sent");
+            throw;
+        }
+
+        if (error is not null)
+        {
+            ClaudeStreamLog.SpareInitializeFailed(logger, spare.Id, error);
+            await ClaudeSpares.DiscardAsync(spare, "it could not be initialized");
+            return null;
+        }
+
+        spare.Settings = settings with { WorkingDirectory = spare.Settings.WorkingDirectory };
+        await pool.AdoptAsync(spare);
+        return spare;
+    }
+
     /// <summary>Sends <c>set_model</c> and waits for its <c>control_response</c>; null on success, else what went wrong.</summary>
-    private async Task<string?> SetModelAsync(ClaudeStreamProcess process, string model, CancellationToken stop)
+    private Task<string?> SetModelAsync(ClaudeStreamProcess process, string model, CancellationToken stop) =>
+        ControlAsync(process, new JsonObject { ["subtype"] = "set_model", ["model"] = model }, stop);
+
+    /// <summary>Sends a <c>control_request</c> and waits for its <c>control_response</c>; null on success, else what went wrong.</summary>
+    private static async Task<string?> ControlAsync(ClaudeStreamProcess process, JsonObject request, CancellationToken stop)
     {
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        bound.CancelAfter(SetModelTimeout);
+        bound.CancelAfter(ControlTimeout);
         try
         {
             process.DiscardPendingEvents();
-            var requestId = await process.SendControlAsync(new JsonObject { ["subtype"] = "set_model", ["model"] = model }, bound.Token);
+            var requestId = await process.SendControlAsync(request, bound.Token);
             while (await process.NextEventAsync(bound.Token) is { } line)
             {
                 using (line)
@@ -271,7 +328,7 @@ public sealed class ClaudeStreamRunner(
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
-            return $"no answer within {SetModelTimeout.TotalSeconds:0} s";
+            return $"no answer within {ControlTimeout.TotalSeconds:0} s";
         }
     }
 
@@ -320,7 +377,7 @@ public sealed class ClaudeStreamRunner(
             {
                 foreach (var turnEvent in parser.OnEvent(line.RootElement))
                 {
-                    events.TryWrite(turnEvent);
+                    events.TryWrite(turnEvent.Kind == TurnEventKind.SessionStarted ? turnEvent with { WorkingDirectory = process.Settings.WorkingDirectory } : turnEvent);
                 }
             }
         }

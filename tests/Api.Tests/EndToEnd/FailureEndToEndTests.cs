@@ -78,7 +78,8 @@ public sealed class FailureEndToEndTests(ServiceFixture fixture)
     /// <summary>
     /// A client that goes away mid-stream cancels its turn: the CLI stops it (Codex's warm app-server interrupts it; a warm Claude
     /// process is interrupted and, its session no longer trusted, ended; a per-turn CLI is killed), the model stream is closed, the turn is stored as cancelled, and the next turn works. After several such turns no
-    /// process has piled up: what remains is what ran before them, the warm app-server (and what it keeps) included.
+    /// process has piled up: what remains is what ran before them, the warm app-server (and what it keeps) included, except that
+    /// each new Claude conversation took a spare Claude process (<c>Workers:ClaudeSpares</c>) whose replacement now runs instead.
     /// </summary>
     [Theory]
     [InlineData(StubModelServer.MagicModels.Slow, StubModelServer.CodexModel)]
@@ -118,7 +119,7 @@ public sealed class FailureEndToEndTests(ServiceFixture fixture)
         var stopwatch = Stopwatch.StartNew();
         while ((fixture.Service.Descendants().Count > processesBefore.Count
                 || ProcessTree.WithEnvironmentEntry(codexHomeEntry).Count > withCodexHomeBefore.Count
-                || !fixture.Service.CliProcesses().Order().SequenceEqual(clisBefore.Order()))
+                || !SameClisButReplacedSpares(clisBefore, fixture.Service.CliProcesses()))
             && stopwatch.Elapsed < TimeSpan.FromSeconds(15))
         {
             await Task.Delay(100, _timeout);
@@ -126,12 +127,39 @@ public sealed class FailureEndToEndTests(ServiceFixture fixture)
 
         var processesAfter = fixture.Service.Descendants();
         var withCodexHomeAfter = ProcessTree.WithEnvironmentEntry(codexHomeEntry);
-        Assert.Equal(clisBefore.Order(), fixture.Service.CliProcesses().Order());
+        var clisAfter = fixture.Service.CliProcesses();
+        Assert.True(SameClisButReplacedSpares(clisBefore, clisAfter),
+            $"CLIs before: {string.Join(", ", clisBefore.Select(Described))}; after: {string.Join(", ", clisAfter.Select(Described))}");
         Assert.True(processesAfter.Count <= processesBefore.Count,
             $"before: {string.Join(", ", processesBefore)}; after: {string.Join(", ", processesAfter)}");
         Assert.True(withCodexHomeAfter.Count <= withCodexHomeBefore.Count,
             $"before: {string.Join(", ", withCodexHomeBefore)}; after: {string.Join(", ", withCodexHomeAfter)}");
     }
+
+    /// <summary>
+    /// As many CLI processes as before, and each one that is new is a spare Claude process: its directory is a spare's
+    /// (<c>claude-…</c>) and still empty (no turn ran in it).
+    /// </summary>
+    private static bool SameClisButReplacedSpares(IReadOnlyList<int> before, IReadOnlyList<int> after) =>
+        after.Count == before.Count && after.Except(before).All(pid => IsSpare(WorkingDirectoryOf(pid)));
+
+    private static bool IsSpare(string? directory) =>
+        directory is not null && Path.GetFileName(directory).StartsWith("claude-", StringComparison.Ordinal) && Directory.Exists(directory)
+        && !Directory.EnumerateFileSystemEntries(directory).Any();
+
+    private static string? WorkingDirectoryOf(int pid)
+    {
+        try
+        {
+            return new FileInfo($"/proc/{pid}/cwd").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string Described(int pid) => $"{pid} in {WorkingDirectoryOf(pid) ?? "(gone)"}";
 
     /// <summary>Starts a streamed turn, waits until its model stream runs, then drops the connection; returns the turn's response id.</summary>
     private async Task<string> StartAndAbandonStreamAsync(HttpClient http, string model, string input)
