@@ -7,8 +7,9 @@ public sealed class ConversationOptions
 {
     public const string SectionName = "Conversations";
 
-    /// <summary>Root of the per-conversation working directories: the CLIs run in <c>{WorkDirectory}/{conversation id}</c>
-    /// (alias <c>CODEX_WORKDIR</c>). A Claude session resumes only from the directory it was created in, so each is stable.</summary>
+    /// <summary>Root of the per-conversation working directories: the CLIs run in <c>{WorkDirectory}/{conversation id}</c>, or in
+    /// the <c>claude-{uuid}</c> directory of the Claude spare a conversation's first turn took (alias <c>CODEX_WORKDIR</c>). A Claude
+    /// session resumes only from the directory it was created in, so each is stable.</summary>
     /// <value><c>{Storage:DataDirectory}/work</c> (so <c>data/work</c>) by default.</value>
     public string? WorkDirectory { get; set; }
 

@@ -10,14 +10,20 @@ using OrleansCodex.Testing.StubModel;
 //   (a) through OrleansCodex with warm workers (Cli:CodexMode=AppServer, Cli:ClaudeMode=Stream),
 //   (b) through OrleansCodex spawning a CLI per turn (Cli:CodexMode=Exec, Cli:ClaudeMode=Print),
 //   (c) directly with the CLIs, one process per turn (codex exec / exec resume, claude -p --session-id / --resume).
-// Usage: dotnet run -c Release --project bench/WarmWorkers [turns] [conversations]
+// Then the first turn of new conversations (POST /v1/responses) and stateless Chat Completions, where Claude's process start is
+// paid unless a spare process (Workers:ClaudeSpares) takes it: (a) warm with spares, (a') warm without, (b) spawn, (c) directly.
+// Each of those waits PauseBeforeFirst first, so that the spare taken by the one before has been replaced.
+// Usage: dotnet run -c Release --project bench/WarmWorkers [turns] [conversations] [first turns]
 var turns = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
 var conversations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+var firsts = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10;
+var pauseBeforeFirst = TimeSpan.FromSeconds(1.5);
 await using var stub = await StubModelServer.StartAsync();
 using var cli = CliTestEnvironment.Create(stub);
 
 var results = new Dictionary<(string Provider, string Way), List<double>>();
-foreach (var (way, codexMode, claudeMode) in new[] { ("warm", "AppServer", "Stream"), ("spawn", "Exec", "Print") })
+var firstResults = new Dictionary<(string Provider, string Api, string Way), List<double>>();
+foreach (var (way, codexMode, claudeMode, spares) in new[] { ("warm", "AppServer", "Stream", 1), ("warm, no spares", "AppServer", "Stream", 0), ("spawn", "Exec", "Print", 1) })
 {
     var environment = new Dictionary<string, string>(cli.Environment)
     {
@@ -25,6 +31,7 @@ foreach (var (way, codexMode, claudeMode) in new[] { ("warm", "AppServer", "Stre
         ["CLAUDE_PATH"] = cli.ClaudePath,
         ["Cli__CodexMode"] = codexMode,
         ["Cli__ClaudeMode"] = claudeMode,
+        ["Workers__ClaudeSpares"] = spares.ToString(CultureInfo.InvariantCulture),
         ["Serilog__MinimumLevel__Default"] = "Warning",
     };
     foreach (var (name, value) in StubModelServer.MagicModels.ServiceSettings())
@@ -32,16 +39,29 @@ foreach (var (way, codexMode, claudeMode) in new[] { ("warm", "AppServer", "Stre
         environment[name] = value;
     }
 
-    await using var service = await ServiceProcess.StartAsync(environment, apiKey: "bench-key", cli.CreateWorkingDirectory("service-" + way));
+    await using var service = await ServiceProcess.StartAsync(environment, apiKey: "bench-key", cli.CreateWorkingDirectory("service-" + way.Replace(", ", "-", StringComparison.Ordinal).Replace(' ', '-')));
     using var http = service.CreateHttpClient();
     foreach (var (provider, model) in Providers())
     {
         // One conversation to warm up (the app-server start, JIT, SQLite), then the measured ones.
-        await ServiceConversationAsync(http, model, turns, null);
-        var samples = results[(provider, way)] = [];
-        for (var c = 0; c < conversations; c++)
+        await ServiceConversationAsync(http, model, 2, null);
+        if (spares > 0)
         {
-            await ServiceConversationAsync(http, model, turns, samples);
+            var samples = results[(provider, way)] = [];
+            for (var c = 0; c < conversations; c++)
+            {
+                await ServiceConversationAsync(http, model, turns, samples);
+            }
+        }
+
+        var first = firstResults[(provider, "responses", way)] = [];
+        var chat = firstResults[(provider, "chat", way)] = [];
+        for (var i = 0; i < firsts; i++)
+        {
+            await Task.Delay(pauseBeforeFirst);
+            await ServiceConversationAsync(http, model, 1, first);
+            await Task.Delay(pauseBeforeFirst);
+            chat.Add(await ChatCompletionAsync(http, model, i));
         }
     }
 }
@@ -54,6 +74,14 @@ foreach (var (provider, model) in Providers())
     {
         await DirectConversationAsync(model, turns, samples);
     }
+
+    var first = firstResults[(provider, "responses", "direct")] = [];
+    for (var i = 0; i < firsts; i++)
+    {
+        await DirectConversationAsync(model, 1, first);
+    }
+
+    firstResults[(provider, "chat", "direct")] = first;
 }
 
 Console.WriteLine($"{conversations} conversations of {turns} turns per way, after one warm-up conversation; milliseconds per turn (min / median / max).");
@@ -68,7 +96,42 @@ foreach (var (provider, _) in Providers())
         $"| {provider} | {Format(warm)} | {Format(spawn)} | {Format(direct)} | {Median(warm) / Median(direct):F2} | {Median(spawn) / Median(direct):F2} | {Median(warm) / Median(spawn):F2} |"));
 }
 
+Console.WriteLine();
+Console.WriteLine($"First turns: {firsts} new conversations (Responses API) and {firsts} Chat Completions per way, each after a {pauseBeforeFirst.TotalSeconds:0.#}-s pause; milliseconds (min / median / max).");
+Console.WriteLine("| provider | API | (a) warm, spares | (a') warm, no spares | (b) spawn | (c) CLI directly, one process | a / c | a / a' |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|");
+foreach (var (provider, _) in Providers())
+{
+    foreach (var api in new[] { "responses", "chat" })
+    {
+        var warm = Sorted(firstResults[(provider, api, "warm")]);
+        var noSpares = Sorted(firstResults[(provider, api, "warm, no spares")]);
+        var spawn = Sorted(firstResults[(provider, api, "spawn")]);
+        var direct = Sorted(firstResults[(provider, api, "direct")]);
+        Console.WriteLine(FormattableString.Invariant(
+            $"| {provider} | {api} | {Format(warm)} | {Format(noSpares)} | {Format(spawn)} | {Format(direct)} | {Median(warm) / Median(direct):F2} | {Median(warm) / Median(noSpares):F2} |"));
+    }
+}
+
 return 0;
+
+static async Task<double> ChatCompletionAsync(HttpClient http, string model, int index)
+{
+    var stopwatch = Stopwatch.StartNew();
+    using var response = await http.PostAsJsonAsync("v1/chat/completions", new Dictionary<string, object?>
+    {
+        ["model"] = model,
+        ["messages"] = new[] { new { role = "user", content = $"benchmark chat {index}" } },
+    });
+    var body = await response.Content.ReadAsStringAsync();
+    var elapsed = stopwatch.Elapsed.TotalMilliseconds;
+    if (!response.IsSuccessStatusCode || !body.Contains($"benchmark chat {index}", StringComparison.Ordinal))
+    {
+        throw new InvalidOperationException($"chat completion {index}: {(int)response.StatusCode}: {body}");
+    }
+
+    return elapsed;
+}
 
 static (string Provider, string Model)[] Providers() => [("Codex", StubModelServer.CodexModel), ("Claude", StubModelServer.ClaudeModel)];
 
