@@ -221,10 +221,13 @@ public sealed class ClaudeProcessPool(IOptionsMonitor<WorkerOptions> workerOptio
             return;
         }
 
-        var period = workerOptions.CurrentValue.ProcessIdleTimeout / 2;
-        period = period < TimeSpan.FromSeconds(0.5) ? TimeSpan.FromSeconds(0.5) : period > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : period;
+        var period = SweepPeriod(workerOptions.CurrentValue.ProcessIdleTimeout);
         _sweeper = timeProvider.CreateTimer(_ => EndIdle(), null, period, period);
     }
+
+    /// <summary>How often to look for processes idle for <paramref name="idleTimeout"/>: twice per it, within 0.5 s–1 min.</summary>
+    internal static TimeSpan SweepPeriod(TimeSpan idleTimeout) =>
+        TimeSpan.FromTicks(Math.Clamp(idleTimeout.Ticks / 2, TimeSpan.FromSeconds(0.5).Ticks, TimeSpan.FromMinutes(1).Ticks));
 
     private void EndIdle()
     {

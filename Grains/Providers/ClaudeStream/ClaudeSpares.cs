@@ -274,8 +274,7 @@ public sealed class ClaudeSpares(
             return;
         }
 
-        var period = workerOptions.CurrentValue.ProcessIdleTimeout / 2;
-        period = period < TimeSpan.FromSeconds(0.5) ? TimeSpan.FromSeconds(0.5) : period > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : period;
+        var period = ClaudeProcessPool.SweepPeriod(workerOptions.CurrentValue.ProcessIdleTimeout);
         _sweeper = timeProvider.CreateTimer(_ => Sweep(), null, period, period);
     }
 
