@@ -29,7 +29,7 @@ public static class ChatRequestParser
         }
 
         var (input, instructions) = ParseMessages(request.Messages);
-        var (outputFormat, formatInstruction) = TurnPolicy.ParseOutputFormat(request.ResponseFormat, "response_format", nestedSchema: true);
+        var outputFormat = TurnPolicy.ParseOutputFormat(request.ResponseFormat, "response_format", nestedSchema: true);
         return new ChatTurnInput(
             model,
             policy.ValidateImages(input, "messages", model),
@@ -38,7 +38,7 @@ public static class ChatRequestParser
             request.StreamOptions?.IncludeUsage ?? false,
             TurnValidation.ValidateMetadata(request.Metadata),
             policy.ParseControls(request.XCodex, model, TurnValidation.ValidateEffort(request.ReasoningEffort, "reasoning_effort"), "reasoning_effort",
-                outputFormat, formatInstruction));
+                outputFormat));
     }
 
     public static (IReadOnlyList<InputMessage> Input, string? Instructions) ParseMessages(JsonElement messages)

@@ -89,10 +89,13 @@ public sealed record TextConfig(TextFormat Format)
 {
     public static readonly TextConfig Plain = new(new TextFormat("text"));
 
-    /// <summary>The <c>text</c> echoed in a response: the requested JSON schema, or plain text.</summary>
-    public static TextConfig For(Grains.Conversations.OutputFormat? format) => format is null
-        ? Plain
-        : new(new TextFormat("json_schema") { Name = format.Name, Schema = JsonDocument.Parse(format.Schema).RootElement.Clone(), Strict = format.Strict });
+    /// <summary>The <c>text</c> echoed in a response: the requested JSON schema, <c>json_object</c>, or plain text.</summary>
+    public static TextConfig For(Grains.Conversations.OutputFormat? format) => format switch
+    {
+        null => Plain,
+        { Schema: { } schema } => new(new TextFormat(format.Type) { Name = format.Name, Schema = JsonDocument.Parse(schema).RootElement.Clone(), Strict = format.Strict }),
+        _ => new(new TextFormat(format.Type)),
+    };
 }
 
 public sealed record TextFormat(string Type)

@@ -94,6 +94,7 @@ public static class ResponseMapper
             PreviousResponseId = stored.PreviousResponseId,
             Store = true,
             Reasoning = new ReasoningConfig(stored.ReasoningEffort, null),
+            Text = TextConfig.For(stored.OutputFormat),
             Usage = stored.Usage is { } usage ? Usage(usage) : null,
         };
     }

@@ -55,9 +55,9 @@ public static class ResponsesRequestParser
             throw OpenAiException.InvalidRequest("'text' must be an object.", "text", "invalid_type");
         }
 
-        var (outputFormat, formatInstruction) = TurnPolicy.ParseOutputFormat(format, "text.format", nestedSchema: false);
+        var outputFormat = TurnPolicy.ParseOutputFormat(format, "text.format", nestedSchema: false);
         var controls = policy.ParseControls(request.XCodex, model,
-            TurnValidation.ValidateEffort(request.Reasoning?.Effort, "reasoning.effort"), "reasoning.effort", outputFormat, formatInstruction);
+            TurnValidation.ValidateEffort(request.Reasoning?.Effort, "reasoning.effort"), "reasoning.effort", outputFormat);
         return new ResponsesTurnInput(
             model,
             input,

@@ -9,10 +9,9 @@ using OrleansCodex.Grains.Providers;
 namespace OrleansCodex.Api.Turns;
 
 /// <summary>What a request may change about how its CLI runs, after checking it against this server's settings.</summary>
-/// <param name="ExtraInstructions">Added to the turn's instructions (for <c>json_object</c>); not echoed as the client's instructions.</param>
-public sealed record TurnControls(string? Sandbox, bool? NetworkAccess, string? ReasoningEffort, TimeSpan? Timeout, OutputFormat? OutputFormat, string? ExtraInstructions)
+public sealed record TurnControls(string? Sandbox, bool? NetworkAccess, string? ReasoningEffort, TimeSpan? Timeout, OutputFormat? OutputFormat)
 {
-    public static readonly TurnControls None = new(null, null, null, null, null, null);
+    public static readonly TurnControls None = new(null, null, null, null, null);
 }
 
 public static class TurnRequestControls
@@ -25,8 +24,6 @@ public static class TurnRequestControls
         ReasoningEffort = controls.ReasoningEffort,
         Timeout = controls.Timeout,
         OutputFormat = controls.OutputFormat,
-        Instructions = controls.ExtraInstructions is null ? request.Instructions
-            : request.Instructions is null ? controls.ExtraInstructions : request.Instructions + "\n\n" + controls.ExtraInstructions,
     };
 }
 
@@ -41,7 +38,6 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
 {
     public const string ExtensionName = "x_codex";
     public const int MaxImagesPerTurn = 16;
-    private const string JsonObjectInstruction = "Answer with one valid JSON object and nothing else: no prose, no code fences.";
 
     /// <summary>
     /// Images: <c>data:</c> URLs of a supported type with valid base64; <c>https</c> URLs only when <c>Api:AllowRemoteImages</c>, and
@@ -114,15 +110,15 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
 
     /// <summary>
     /// A Responses <c>text.format</c> or Chat <c>response_format</c>: <c>text</c> (or absent) is free text; <c>json_schema</c> needs a
-    /// name and an object schema; <c>json_object</c> becomes an instruction to answer with one JSON object.
+    /// name and an object schema; <c>json_object</c> has nothing more (the conversation tells the CLI to answer with one JSON object).
     /// </summary>
     /// <param name="nestedSchema">Whether <c>name</c>/<c>schema</c>/<c>strict</c> live in a <c>json_schema</c> member (Chat) rather than
     /// in the format itself (Responses).</param>
-    public static (OutputFormat? Format, string? Instruction) ParseOutputFormat(JsonElement format, string param, bool nestedSchema)
+    public static OutputFormat? ParseOutputFormat(JsonElement format, string param, bool nestedSchema)
     {
         if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
-            return (null, null);
+            return null;
         }
 
         if (format.ValueKind != JsonValueKind.Object)
@@ -134,9 +130,9 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
         switch (type)
         {
             case "text":
-                return (null, null);
-            case "json_object":
-                return (null, JsonObjectInstruction);
+                return null;
+            case OutputFormat.JsonObjectType:
+                return OutputFormat.JsonObject;
             case "json_schema":
                 break;
             default:
@@ -167,11 +163,11 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
         }
 
         var strict = holder.TryGetProperty("strict", out var strictValue) && strictValue.ValueKind == JsonValueKind.True;
-        return (new OutputFormat(name, schema.GetRawText(), strict), null);
+        return OutputFormat.ForSchema(name, schema.GetRawText(), strict);
     }
 
     /// <summary>The <c>x_codex</c> extension and the standard effort, merged and checked against the server's settings.</summary>
-    public TurnControls ParseControls(JsonElement extension, string model, string? standardEffort, string standardEffortParam, OutputFormat? format, string? formatInstruction)
+    public TurnControls ParseControls(JsonElement extension, string model, string? standardEffort, string standardEffortParam, OutputFormat? format)
     {
         string? sandbox = null;
         bool? network = null;
@@ -246,7 +242,7 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
             }
         }
 
-        return new TurnControls(sandbox, network, effort ?? standardEffort, timeout, format, formatInstruction);
+        return new TurnControls(sandbox, network, effort ?? standardEffort, timeout, format);
     }
 
     private static void CheckSandbox(string sandbox, CliOptions options)

@@ -33,4 +33,7 @@ public sealed record StoredResponse
     public TokenUsage? Usage { get; init; }
     public TurnError? Error { get; init; }
     public string? ReasoningEffort { get; init; }
+
+    /// <summary>The structured output the client asked for (<c>text.format</c>), or null for plain text.</summary>
+    public OutputFormat? OutputFormat { get; init; }
 }

@@ -61,8 +61,20 @@ public sealed record ContentPart(string Type, string? Text = null, string? Image
     public static ContentPart FromText(string text) => new("input_text", text);
 }
 
-/// <summary>A structured-output request: the answer is one JSON value matching <paramref name="Schema"/>.</summary>
-/// <param name="Name">The schema's name (letters, digits, <c>_</c> and <c>-</c>, at most 64).</param>
-/// <param name="Schema">The JSON schema, as JSON text (an object).</param>
-/// <param name="Strict">Whether the client asked for strict schema adherence.</param>
-public sealed record OutputFormat(string Name, string Schema, bool Strict);
+/// <summary>
+/// A structured-output request: <c>json_schema</c> (the answer is one JSON value matching <paramref name="Schema"/>) or
+/// <c>json_object</c> (one JSON object of any shape).
+/// </summary>
+/// <param name="Type"><see cref="JsonSchemaType"/> or <see cref="JsonObjectType"/>.</param>
+/// <param name="Name">For <c>json_schema</c>: the schema's name (letters, digits, <c>_</c> and <c>-</c>, at most 64).</param>
+/// <param name="Schema">For <c>json_schema</c>: the JSON schema, as JSON text (an object).</param>
+/// <param name="Strict">For <c>json_schema</c>: whether the client asked for strict schema adherence.</param>
+public sealed record OutputFormat(string Type, string? Name = null, string? Schema = null, bool Strict = false)
+{
+    public const string JsonSchemaType = "json_schema";
+    public const string JsonObjectType = "json_object";
+
+    public static OutputFormat JsonObject { get; } = new(JsonObjectType);
+
+    public static OutputFormat ForSchema(string name, string schema, bool strict) => new(JsonSchemaType, name, schema, strict);
+}

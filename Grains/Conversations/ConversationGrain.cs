@@ -194,13 +194,14 @@ public sealed partial class ConversationGrain(
         }
 
         var cli = cliOptions.Value;
+        var instructions = PromptBuilder.InstructionsFor(request);
         var workingDirectory = WorkingDirectory();
         var turn = new CliTurn
         {
             Provider = provider,
             Model = request.Model,
             Prompt = "",
-            Instructions = request.Instructions,
+            Instructions = instructions,
             WorkingDirectory = workingDirectory,
             FreshWorkingDirectory = state.State.HeadResponseId is null && state.State.Directory is null,
             ReasoningEffort = request.ReasoningEffort ?? (provider == CliProvider.Codex ? cli.CodexReasoningEffort : null),
@@ -215,7 +216,7 @@ public sealed partial class ConversationGrain(
         // Instructions apply to one turn only; a Codex thread keeps those it started with, so other instructions need a fresh thread.
         var canResume = !forceFresh && request.Store && parent is not null && session is not null && session.Provider == provider
             && session.ResponseId == parent.Id && session.Host == silo.Name
-            && (provider != CliProvider.Codex || session.Instructions == request.Instructions);
+            && (provider != CliProvider.Codex || session.Instructions == instructions);
         var images = await TurnImages.MaterializeAsync(PromptBuilder.ImagesOf(request.Input, withTranscript: !canResume), workingDirectory, request.ResponseId, cancellationToken);
         if (canResume)
         {
@@ -370,6 +371,7 @@ public sealed partial class ConversationGrain(
         Metadata = request.Metadata,
         Input = request.Input,
         ReasoningEffort = request.ReasoningEffort,
+        OutputFormat = request.OutputFormat,
     };
 
     private sealed record TurnPlan(CliTurn Turn);

@@ -12,7 +12,7 @@ namespace OrleansCodex.Grains.Conversations;
 public sealed class ConversationStore(ClusterDatabase database, TimeProvider timeProvider)
 {
     private const string Columns =
-        "id, conversation_id, previous_response_id, model, status, created_at, completed_at, instructions, metadata, input, output_text, usage, error, reasoning_effort";
+        "id, conversation_id, previous_response_id, model, status, created_at, completed_at, instructions, metadata, input, output_text, usage, error, reasoning_effort, output_format";
 
     /// <summary>Records a turn as in progress. False when a response with this id already exists.</summary>
     public async Task<bool> InsertAsync(StoredResponse response, CancellationToken cancellationToken)
@@ -21,7 +21,7 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             INSERT INTO responses ({Columns})
-            VALUES (@id, @conversation_id, @previous_response_id, @model, @status, @created_at, NULL, @instructions, @metadata, @input, '', NULL, NULL, @reasoning_effort)
+            VALUES (@id, @conversation_id, @previous_response_id, @model, @status, @created_at, NULL, @instructions, @metadata, @input, '', NULL, NULL, @reasoning_effort, @output_format)
             ON CONFLICT (id) DO NOTHING
             """;
         command.AddParameter("id", response.Id);
@@ -34,6 +34,7 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
         command.AddParameter("metadata", response.Metadata is null ? null : JsonSerializer.Serialize(response.Metadata, StoreJsonContext.Default.IReadOnlyDictionaryStringString));
         command.AddParameter("input", JsonSerializer.Serialize(response.Input, StoreJsonContext.Default.IReadOnlyListInputMessage));
         command.AddParameter("reasoning_effort", response.ReasoningEffort);
+        command.AddParameter("output_format", response.OutputFormat is null ? null : JsonSerializer.Serialize(response.OutputFormat, StoreJsonContext.Default.OutputFormat));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -143,6 +144,7 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
         Usage = reader.IsDBNull(11) ? null : JsonSerializer.Deserialize(reader.GetString(11), StoreJsonContext.Default.TokenUsage),
         Error = reader.IsDBNull(12) ? null : JsonSerializer.Deserialize(reader.GetString(12), StoreJsonContext.Default.TurnError),
         ReasoningEffort = reader.IsDBNull(13) ? null : reader.GetString(13),
+        OutputFormat = reader.IsDBNull(14) ? null : JsonSerializer.Deserialize(reader.GetString(14), StoreJsonContext.Default.OutputFormat),
     };
 }
 
@@ -151,4 +153,5 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
 [JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
 [JsonSerializable(typeof(TokenUsage))]
 [JsonSerializable(typeof(TurnError))]
+[JsonSerializable(typeof(OutputFormat))]
 internal sealed partial class StoreJsonContext : JsonSerializerContext;

@@ -8,6 +8,15 @@ namespace OrleansCodex.Grains.Conversations;
 /// </summary>
 public static class PromptBuilder
 {
+    /// <summary>What a <c>json_object</c> output format adds to the CLI's instructions (the CLIs have no such mode of their own).</summary>
+    public const string JsonObjectInstruction = "Answer with one valid JSON object and nothing else: no prose, no code fences.";
+
+    /// <summary>The instructions the CLI gets: the client's, then what its output format needs.</summary>
+    public static string? InstructionsFor(TurnRequest request) =>
+        request.OutputFormat?.Type != OutputFormat.JsonObjectType ? request.Instructions
+        : request.Instructions is null ? JsonObjectInstruction
+        : request.Instructions + "\n\n" + JsonObjectInstruction;
+
     /// <summary>The new input alone: a single user message is sent as its text, anything else as a labelled list.</summary>
     public static string ForInput(IReadOnlyList<InputMessage> input)
     {

@@ -65,6 +65,37 @@ public sealed class InputsEndToEndTests(ServiceFixture fixture)
         ResponseResult result = await client.CreateResponseAsync(options, _timeout);
 
         AssertSchemaShaped(result.GetOutputText());
+        using var http = fixture.Service.CreateHttpClient();
+        var stored = JsonDocument.Parse(await http.GetStringAsync($"v1/responses/{result.Id}", _timeout)).RootElement;
+        var format = stored.GetProperty("text").GetProperty("format");
+        Assert.Equal(("json_schema", "city", true), (format.GetProperty("type").GetString(), format.GetProperty("name").GetString(), format.GetProperty("strict").GetBoolean()));
+        Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(Schema).RootElement, format.GetProperty("schema")), $"stored schema {format.GetProperty("schema")}");
+    }
+
+    [Theory]
+    [InlineData(StubModelServer.CodexModel)]
+    [InlineData(StubModelServer.ClaudeModel)]
+    public async Task JsonObject_ThroughResponses_TellsTheCliAndEchoesTheFormatAndTheClientsOwnInstructions(string model)
+    {
+        using var http = fixture.Service.CreateHttpClient();
+        const string Instructions = "Be brief. STUB-INSTRUCTION:heron";
+        var input = $"oscar json object {model}";
+
+        using var created = await http.PostAsJsonAsync("v1/responses",
+            new { model, input, instructions = Instructions, text = new { format = new { type = "json_object" } } }, _timeout);
+        var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync(_timeout)).RootElement;
+        var stored = JsonDocument.Parse(await http.GetStringAsync($"v1/responses/{body.GetProperty("id").GetString()}", _timeout)).RootElement;
+
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        foreach (var response in new[] { body, stored })
+        {
+            Assert.Equal("""{"type":"json_object"}""", response.GetProperty("text").GetProperty("format").GetRawText());
+            Assert.Equal(Instructions, response.GetProperty("instructions").GetString());
+        }
+
+        var request = fixture.Stub.Requests.Last(r => r.Conversation.UserTexts.Any(t => t.Contains(input, StringComparison.Ordinal)));
+        Assert.Contains("one valid JSON object", request.Body.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal("heron", request.Conversation.Instruction);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class TurnPolicyTests
     private static TurnControls Controls(string extension, TurnPolicy? policy = null, string model = "gpt-5.5", string? effort = null)
     {
         using var json = JsonDocument.Parse(extension);
-        return (policy ?? Policy()).ParseControls(json.RootElement.Clone(), model, effort, "reasoning.effort", null, null);
+        return (policy ?? Policy()).ParseControls(json.RootElement.Clone(), model, effort, "reasoning.effort", null);
     }
 
     private static OpenAiException Refused(string extension, TurnPolicy? policy = null, string model = "gpt-5.5", string? effort = null) =>
@@ -147,14 +147,14 @@ public sealed class TurnPolicyTests
     }
 
     [Fact]
-    public void OutputFormat_JsonObject_BecomesAnInstruction()
+    public void OutputFormat_JsonObject_IsAFormatWithoutSchema()
     {
         using var json = JsonDocument.Parse("""{"type":"json_object"}""");
 
-        var (format, instruction) = TurnPolicy.ParseOutputFormat(json.RootElement, "text.format", nestedSchema: false);
+        var format = TurnPolicy.ParseOutputFormat(json.RootElement, "text.format", nestedSchema: false);
 
-        Assert.Null(format);
-        Assert.Contains("JSON object", instruction);
+        Assert.Equal(OutputFormat.JsonObject, format);
+        Assert.Null(format!.Schema);
     }
 
     [Theory]
