@@ -1,9 +1,13 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using OrleansCodex.Api.Json;
 using OrleansCodex.Cluster.Hosting;
 using OrleansCodex.Cluster.Membership;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
+using OrleansCodex.Grains.Providers.AppServer;
+using OrleansCodex.Grains.Providers.ClaudeStream;
+using OrleansCodex.Grains.Workers;
 
 namespace OrleansCodex.Api.Health;
 
@@ -46,7 +50,38 @@ public static class HealthApi
 
         var clusterHealth = cluster is null ? null : ClusterHealthOf(cluster);
         var healthy = providers.Count > 0 && providers.All(p => p.Available) && (clusterHealth is null || clusterHealth.Serving || clusterHealth.Role == "client");
-        return TypedResults.Json(new HealthReport(healthy ? "ok" : "degraded", providers, clusterHealth), OpenAiJsonContext.Default.HealthReport);
+        return TypedResults.Json(new HealthReport(healthy ? "ok" : "degraded", providers, clusterHealth, WorkersOf(context.RequestServices)),
+            OpenAiJsonContext.Default.HealthReport);
+    }
+
+    /// <summary>The node's worker slots and warm processes per provider served; null where no CLI runs (a pure client).</summary>
+    private static List<WorkerHealth>? WorkersOf(IServiceProvider services)
+    {
+        if (services.GetService<CliWorkerPool>() is not { } pool)
+        {
+            return null;
+        }
+
+        var slots = services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+        var cli = services.GetRequiredService<IOptions<CliOptions>>().Value;
+        var served = services.GetRequiredService<ServedProviders>();
+        var workers = new List<WorkerHealth>();
+        if (served.Serves(CliProvider.Codex))
+        {
+            var appServer = cli.CodexMode == CodexMode.AppServer;
+            workers.Add(new WorkerHealth("codex", appServer ? "app-server" : "exec", slots.Codex, slots.Codex - pool.IdleCount(CliProvider.Codex),
+                pool.QueuedCount(CliProvider.Codex), appServer && services.GetRequiredService<CodexAppServer>().ProcessId is not null ? 1 : 0, null));
+        }
+
+        if (served.Serves(CliProvider.Claude))
+        {
+            var stream = cli.ClaudeMode == ClaudeMode.Stream;
+            workers.Add(new WorkerHealth("claude", stream ? "stream" : "print", slots.Claude, slots.Claude - pool.IdleCount(CliProvider.Claude),
+                pool.QueuedCount(CliProvider.Claude), stream ? services.GetRequiredService<ClaudeProcessPool>().Count : 0,
+                stream ? services.GetRequiredService<ClaudeSpares>().Count : null));
+        }
+
+        return workers;
     }
 
     private static ClusterHealth ClusterHealthOf(IClusterStatus cluster)
