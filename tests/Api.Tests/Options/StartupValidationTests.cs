@@ -105,6 +105,7 @@ public sealed class StartupValidationTests
         factory.Settings["Cli:ClaudePermissionMode"] = "bypassPermissions";
         factory.Settings["Cli:IdleTimeout"] = "-00:00:01";
         factory.Settings["Workers:MaxQueuedTurns"] = "-1";
+        factory.Settings["Workers:ClaudeSpares"] = "17";
 
         var exception = Assert.ThrowsAny<Exception>(() => factory.CreateClient()).ToString();
 
@@ -112,6 +113,7 @@ public sealed class StartupValidationTests
         Assert.Contains("Cli:ClaudeAllowBypassPermissions", exception);
         Assert.Contains("Cli:IdleTimeout", exception);
         Assert.Contains("Workers:MaxQueuedTurns", exception);
+        Assert.Contains("Workers:ClaudeSpares must be between 0 and 16", exception);
     }
 
     [Fact]
