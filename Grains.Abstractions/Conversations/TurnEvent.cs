@@ -34,8 +34,7 @@ public sealed record TurnEvent
 
     public TurnError? Error { get; init; }
 
-    public static TurnEvent Session(string sessionId, string? workingDirectory = null) =>
-        new() { Kind = TurnEventKind.SessionStarted, SessionId = sessionId, WorkingDirectory = workingDirectory };
+    public static TurnEvent Session(string sessionId) => new() { Kind = TurnEventKind.SessionStarted, SessionId = sessionId };
     public static TurnEvent Delta(string text) => new() { Kind = TurnEventKind.TextDelta, Text = text };
     public static TurnEvent Done(string text, TokenUsage usage, TokenUsage? sessionUsage = null) =>
         new() { Kind = TurnEventKind.Completed, Text = text, Usage = usage, SessionUsage = sessionUsage };

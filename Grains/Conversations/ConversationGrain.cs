@@ -247,11 +247,8 @@ public sealed partial class ConversationGrain(
         if (plan?.Turn.FreshWorkingDirectory == true && (!request.Store || outcome.Error is not null))
         {
             // Nobody comes back to a stateless conversation, nor continues one whose first turn failed: keep only what a CLI wrote.
+            // (A Claude spare's directory the turn ran in instead is the runner's to remove.)
             RemoveDirectoryUnlessUsed(plan.Turn.WorkingDirectory);
-            if (outcome.WorkingDirectory is { } other && other != plan.Turn.WorkingDirectory)
-            {
-                RemoveDirectoryUnlessUsed(other);
-            }
         }
 
         if (!request.Store)

@@ -43,6 +43,7 @@ internal static class ClaudeArguments
         {
             arguments.Add($"--model={model}");
         }
+
         if (resumeSessionId is not null)
         {
             arguments.Add($"--resume={resumeSessionId}");

@@ -134,7 +134,7 @@ public sealed class ClaudeSpares(
         DeleteDirectory(process.Settings.WorkingDirectory);
     }
 
-    /// <summary>Removes the directory of an ended one-shot spare if its turn left nothing in it.</summary>
+    /// <summary>Removes the directory of an ended spare if no session is kept there and its turn left nothing in it.</summary>
     internal static void RemoveIfEmpty(string directory)
     {
         try
@@ -167,12 +167,11 @@ public sealed class ClaudeSpares(
             filling = _filling;
         }
 
+        // A fill still running ends what it starts once it sees the disposal (see Fill), so only those endings are left to wait for.
         await filling;
         List<Task> ending;
         lock (_lock)
         {
-            spares.AddRange(_spares);
-            _spares.Clear();
             ending = [.. _ending];
         }
 

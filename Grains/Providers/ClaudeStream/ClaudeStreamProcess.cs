@@ -56,7 +56,7 @@ internal sealed class ClaudeStreamProcess : IAsyncDisposable
     /// <summary>Whether a turn holds it. Guarded by the pool's lock.</summary>
     public bool Busy { get; set; }
 
-    /// <summary>When its last turn ended (a <see cref="TimeProvider"/> timestamp). Guarded by the pool's lock.</summary>
+    /// <summary>When its last turn ended, or a spare's start (a <see cref="TimeProvider"/> timestamp). Guarded by its owner's lock.</summary>
     public long LastUsed { get; set; }
 
     /// <summary>False once it exited or closed its output: it can run no more turns.</summary>

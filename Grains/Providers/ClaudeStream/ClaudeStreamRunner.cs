@@ -128,9 +128,11 @@ public sealed class ClaudeStreamRunner(
             if (process is not null)
             {
                 var completed = terminal?.Kind == TurnEventKind.Completed;
-                await pool.ReturnAsync(process, keep: completed && !turn.Ephemeral, completed ? "its turn was ephemeral" : "its turn did not complete");
-                if (turn.Ephemeral && process.Settings.WorkingDirectory != turn.WorkingDirectory)
+                var keep = completed && !turn.Ephemeral;
+                await pool.ReturnAsync(process, keep, completed ? "its turn was ephemeral" : "its turn did not complete");
+                if (!keep && process.Settings.WorkingDirectory != turn.WorkingDirectory)
                 {
+                    // A spare's directory that no kept session lives in (a one-shot turn, a failed first turn).
                     ClaudeSpares.RemoveIfEmpty(process.Settings.WorkingDirectory);
                 }
             }
