@@ -1,13 +1,15 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using OrleansCodex.Cluster.Hosting;
-using OrleansCodex.Cluster.Membership;
+using Orleans.Placement;
 using OrleansCodex.Grains.Conversations;
+using OrleansCodex.Grains.Placement;
 using OrleansCodex.Grains.Providers;
 using OrleansCodex.Grains.Providers.AppServer;
 using OrleansCodex.Grains.Providers.ClaudeStream;
+using OrleansCodex.Grains.Storage;
 using OrleansCodex.Grains.Workers;
 
 namespace OrleansCodex.Grains;
@@ -15,15 +17,17 @@ namespace OrleansCodex.Grains;
 public static class GrainsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the conversation and worker grains with what they need: the <c>responses</c> table (migrations for both databases),
-    /// the node's worker pool (section <c>Workers</c>), conversation options (section <c>Conversations</c>) and the CLI providers
-    /// (section <c>Cli</c>) with the pre-warming of the Codex app-server and the Claude spares (<c>Workers:Prewarm</c>). Expects the grain runtime (<see cref="ClusterServiceCollectionExtensions.AddClusterRuntime"/>).
+    /// Adds the conversation grain to a silo with what it needs: the <c>responses</c> table (migrations for both databases; the
+    /// database itself comes from <see cref="StorageServiceCollectionExtensions.AddOrleansCodexStorage"/>), the node's CLI slots
+    /// (section <c>Workers</c>), conversation options (section <c>Conversations</c>), the CLI providers (section <c>Cli</c>) with the
+    /// pre-warming of the Codex app-server and the Claude spares (<c>Workers:Prewarm</c>), and placement: the provider filter and
+    /// the load-aware director, fed by each silo's <see cref="INodeLoadService"/>. The silo's <c>providers</c> metadata is the
+    /// caller's to publish (<see cref="ServedProviders"/>).
     /// </summary>
-    public static IServiceCollection AddConversationGrains(this IServiceCollection services, IConfiguration configuration)
+    public static ISiloBuilder AddConversationGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
-        var assembly = typeof(ConversationGrain).Assembly;
-        services.AddGrains(assembly);
-        services.AddMigrations(assembly, "OrleansCodex.Grains.Conversations.Sql");
+        var services = silo.Services;
+        services.AddMigrations(typeof(ConversationGrain).Assembly, "OrleansCodex.Grains.Conversations.Sql");
 
         services.AddOptions<ConversationOptions>()
             .Bind(configuration.GetSection(ConversationOptions.SectionName))
@@ -37,17 +41,21 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConversationOptions>, ConversationOptionsValidator>());
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
-
-        var served = ServedProviders.Parse(configuration[ServedProviders.SettingName]);
-        services.TryAddSingleton(served);
-        services.Configure<NodeMetadataOptions>(served.Publish);
+        services.TryAddSingleton(ServedProviders.Parse(configuration[ServedProviders.SettingName]));
 
         services.TryAddSingleton<ConversationStore>();
         services.TryAddSingleton<CliWorkerPool>();
-        services.TryAddSingleton<INodeLoad>(sp => sp.GetRequiredService<CliWorkerPool>());
         services.AddCliProviders(configuration);
         services.AddHostedService<CodexAppServerPrewarmer>();
         services.AddHostedService<ClaudeSparesPrewarmer>();
-        return services;
+
+        services.AddOptions<NodeLoadOptions>().Bind(configuration.GetSection("Cluster"));
+        silo.AddGrainService<NodeLoadService>();
+        services.TryAddSingleton<NodeLoadServiceClient>();
+        services.TryAddSingleton<NodeLoad>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<NodeLoad>());
+        services.AddPlacementDirector<ConversationPlacementStrategy, ConversationPlacementDirector>();
+        services.AddPlacementFilter<ServesProviderPlacementFilterStrategy, ServesProviderPlacementFilterDirector>(ServiceLifetime.Singleton);
+        return silo;
     }
 }

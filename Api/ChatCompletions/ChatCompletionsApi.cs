@@ -40,29 +40,13 @@ public static class ChatCompletionsApi
             "chatcmpl-" + request.ResponseId["resp_".Length..], request.CreatedAt.ToUnixTimeSeconds(), request.Model, input.IncludeUsage);
         var log = ResponsesApi.TrackTurn(context, request, conversationId);
 
-        var session = turns.Start(conversationId, request, cancellationToken);
         if (!input.Stream)
         {
-            await using (session)
-            {
-                var completed = ResponsesApi.EnsureCompleted(await session.ReadToEndAsync(cancellationToken), turns, log);
-                return TypedResults.Json(template.Completed(completed.Text ?? "", completed.Usage ?? TokenUsage.Zero), OpenAiJsonContext.Default.ChatCompletion);
-            }
+            var (completed, _) = await TurnEndpoint.RunToEndAsync(turns, conversationId, request, log, cancellationToken);
+            return TypedResults.Json(template.Completed(completed.Text ?? "", completed.Usage ?? TokenUsage.Zero), OpenAiJsonContext.Default.ChatCompletion);
         }
 
-        try
-        {
-            if (await session.PeekAsync(turns.Options.FirstEventWait, cancellationToken) is { Kind: TurnEventKind.Failed } failed)
-            {
-                ResponsesApi.EnsureCompleted(failed, turns, log);
-            }
-        }
-        catch
-        {
-            await session.DisposeAsync();
-            throw;
-        }
-
+        var session = await TurnEndpoint.StartStreamAsync(turns, conversationId, request, log, cancellationToken);
         return new TurnStreamResult(session,
             (sse, events, ct) => new ChatStreamWriter(sse, template, turns.Options.RetryAfterSeconds).WriteAsync(events, ct),
             turns.Options.KeepAliveInterval);

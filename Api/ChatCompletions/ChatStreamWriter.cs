@@ -52,7 +52,7 @@ public sealed class ChatStreamWriter(SseWriter sse, ChatCompletionTemplate templ
         await Sse.WriteDoneAsync(cancellationToken);
     }
 
-    protected override async Task FailAsync(TurnError error, CancellationToken cancellationToken)
+    protected override async Task FailAsync(TurnError error, StoredResponse? response, CancellationToken cancellationToken)
     {
         var envelope = new OpenAiErrorEnvelope(OpenAiErrors.FromTurnError(error, retryAfterSeconds).ToBody());
         await Sse.WriteDataAsync(envelope, OpenAiJsonContext.Default.OpenAiErrorEnvelope, cancellationToken);

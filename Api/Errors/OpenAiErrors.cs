@@ -1,7 +1,6 @@
 using System.Text.Json;
 using OrleansCodex.Api.Json;
 using OrleansCodex.Api.Turns;
-using OrleansCodex.Cluster;
 using OrleansCodex.Grains.Conversations;
 
 namespace OrleansCodex.Api.Errors;
@@ -9,7 +8,7 @@ namespace OrleansCodex.Api.Errors;
 /// <summary>The one place that maps failures (exceptions, bare status codes, turn errors) onto OpenAI's error envelope.</summary>
 public static class OpenAiErrors
 {
-    /// <summary>A moved conversation is usually served again within seconds (failure detection takes at most 4 s by default).</summary>
+    /// <summary>A moved conversation is usually served again within seconds (Orleans declares a dead silo in about two).</summary>
     private const int NodeRetryAfterSeconds = 5;
 
     /// <summary>The error for an exception: known shapes keep theirs, anything unexpected is a 500 without details.</summary>
@@ -21,7 +20,7 @@ public static class OpenAiErrors
         BadHttpRequestException bad =>
             new(bad.StatusCode, "The request could not be read: " + bad.Message, OpenAiErrorTypes.InvalidRequest),
         JsonException json => OpenAiException.InvalidRequest(JsonMessage(json), JsonParam(json), "invalid_json"),
-        SiloUnavailableException or DuplicateActivationException or NoEligibleNodeException or TimeoutException => FromTurnError(TurnOutcome.FromException(exception), NodeRetryAfterSeconds),
+        OrleansException or TimeoutException => FromTurnError(TurnOutcome.FromException(exception), NodeRetryAfterSeconds),
         _ => new(StatusCodes.Status500InternalServerError, "The server had an error while processing your request.", OpenAiErrorTypes.Server, null, "server_error"),
     };
 
@@ -49,8 +48,8 @@ public static class OpenAiErrors
             >= 500 => OpenAiErrorTypes.Server,
             _ => OpenAiErrorTypes.InvalidRequest,
         };
-        var param = error.Code == TurnErrorCodes.PreviousResponseNotFound ? "previous_response_id"
-            : error.Code == TurnErrorCodes.ModelNotFound ? "model" : null;
+        var param = error.Param
+            ?? (error.Code == TurnErrorCodes.PreviousResponseNotFound ? "previous_response_id" : error.Code == TurnErrorCodes.ModelNotFound ? "model" : null);
         return new(status, error.Message, type, param, error.Code, status is 429 or 503 ? retryAfterSeconds : null);
     }
 

@@ -1,17 +1,21 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using OrleansCodex.Api.Json;
-using OrleansCodex.Cluster.Hosting;
-using OrleansCodex.Cluster.Membership;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
 using OrleansCodex.Grains.Providers.AppServer;
 using OrleansCodex.Grains.Providers.ClaudeStream;
 using OrleansCodex.Grains.Workers;
+using OrleansCodex.Silo.Dashboard;
+using OrleansCodex.Silo.Hosting;
+using OrleansCodex.Silo.Membership;
 
 namespace OrleansCodex.Api.Health;
 
-/// <summary><c>GET /health</c>: open without a key; says per provider whether its CLI can run here and, if not, what to do.</summary>
+/// <summary>
+/// <c>GET /health</c>: open without a key; says per provider whether its CLI can run (here, or on a silo of the cluster) and, if
+/// not, what to do; in a cluster, the silos with their providers and load; where the Orleans dashboard is.
+/// </summary>
 public static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
@@ -22,36 +26,62 @@ public static class HealthApi
 
     public static async Task<JsonHttpResult<HealthReport>> GetHealth(HttpContext context, CancellationToken cancellationToken)
     {
-        IReadOnlyList<ProviderHealth> providers;
-        var cluster = context.RequestServices.GetService<IClusterStatus>();
-        if (context.RequestServices.GetService<IProviderStatusService>() is { } statusService)
+        var services = context.RequestServices;
+        var node = services.GetRequiredService<IOptions<ClusterNodeOptions>>().Value;
+        var local = services.GetService<ILocalSiloDetails>();
+        var served = services.GetService<ServedProviders>();
+        var statuses = services.GetService<IProviderStatusService>() is { } statusService && served is not null
+            ? (await statusService.GetStatusesAsync(cancellationToken)).Where(s => served.Serves(s.Provider)).ToList()
+            : [];
+        var inCluster = node.ParsedMode == ClusterMode.Postgres;
+        var silos = inCluster || statuses.Count < Enum.GetValues<CliProvider>().Length ? await SilosAsync(services, cancellationToken) : null;
+
+        var providers = new List<ProviderHealth>();
+        foreach (var provider in Enum.GetValues<CliProvider>())
         {
-            var statuses = await statusService.GetStatusesAsync(cancellationToken);
-            providers = statuses.Select(s => new ProviderHealth(Name(s.Provider), s.Available, s.Version, s.Message)).ToList();
-        }
-        else if (cluster is not null)
-        {
-            // A pure client runs no CLI: a provider is available when some active silo serves it.
-            var active = cluster.Membership?.ActiveMembers.ToList() ?? [];
-            providers = Enum.GetValues<CliProvider>().Select(p =>
+            if (statuses.FirstOrDefault(s => s.Provider == provider) is { } status)
             {
-                var servers = active.Where(m => Serves(m, p)).Select(m => m.Address.NodeId).ToList();
-                return servers.Count > 0
-                    ? new ProviderHealth(Name(p), true, null, $"Served by {string.Join(", ", servers)}.")
-                    : new ProviderHealth(Name(p), false, null, $"No active silo of the cluster serves {Name(p)}.");
-            }).ToList();
-        }
-        else
-        {
-            providers = Enum.GetValues<CliProvider>()
-                .Select(p => new ProviderHealth(Name(p), false, null, "No provider status service is registered on this node: the grain host (AddOrleansCodexSilo) is not running here."))
-                .ToList();
+                providers.Add(new ProviderHealth(Name(provider), status.Available, status.Version, status.Message));
+                continue;
+            }
+
+            // Not run here (a pure client, or a silo that leaves it to others): available when an active silo serves it.
+            var servers = silos?.Where(s => s.Status == nameof(SiloStatus.Active) && ServedProviders.Lists(s.Providers, provider)).Select(s => s.Name).ToList() ?? [];
+            providers.Add(servers.Count > 0
+                ? new ProviderHealth(Name(provider), true, null, $"Served by {string.Join(", ", servers)}.")
+                : new ProviderHealth(Name(provider), false, null, silos is null
+                    ? "The cluster's silos could not be reached from this node."
+                    : $"No active silo of the cluster serves {Name(provider)} (Cluster:Providers)."));
         }
 
-        var clusterHealth = cluster is null ? null : ClusterHealthOf(cluster);
-        var healthy = providers.Count > 0 && providers.All(p => p.Available) && (clusterHealth is null || clusterHealth.Serving || clusterHealth.Role == "client");
-        return TypedResults.Json(new HealthReport(healthy ? "ok" : "degraded", providers, clusterHealth, WorkersOf(context.RequestServices)),
+        ClusterHealth? cluster = null;
+        if (inCluster)
+        {
+            var members = silos?.Select(s => new ClusterMemberHealth(s.Name, s.Address.ToString(), s.Status, s.Load, s.Providers)).ToList()
+                ?? services.GetRequiredService<IClusterMembershipView>().Members.Select(m => new ClusterMemberHealth(m.Name, m.Address.ToString(), m.Status, null, null)).ToList();
+            var serving = local is null
+                ? silos is not null
+                : services.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.GetSiloStatus(local.SiloAddress) == SiloStatus.Active;
+            cluster = new ClusterHealth(node.NodeId, local is null ? "client" : "silo", serving, local?.SiloAddress.ToString(), members);
+        }
+
+        var healthy = providers.All(p => p.Available) && (cluster is null || cluster.Serving);
+        return TypedResults.Json(new HealthReport(healthy ? "ok" : "degraded", providers, DashboardAccess.Path, cluster, WorkersOf(services)),
             OpenAiJsonContext.Default.HealthReport);
+    }
+
+    /// <summary>The cluster's silos as one of them sees them; null when none answers within two seconds.</summary>
+    private static async Task<IReadOnlyList<SiloInfo>?> SilosAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await services.GetRequiredService<IGrainFactory>().GetGrain<IClusterInfoGrain>(0).GetSilos()
+                .WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The node's worker slots and warm processes per provider served; null where no CLI runs (a pure client).</summary>
@@ -83,21 +113,6 @@ public static class HealthApi
 
         return workers;
     }
-
-    private static ClusterHealth ClusterHealthOf(IClusterStatus cluster)
-    {
-        var members = (cluster.Membership?.Members ?? [])
-            .Where(m => m.Status != NodeStatus.Dead)
-            .Select(m => new ClusterMemberHealth(m.Address.NodeId, m.Address.Incarnation, m.Status.ToString(), m.Endpoint, m.Load,
-                m.Metadata.GetValueOrDefault(ModelRouting.ProvidersMetadataKey)))
-            .ToList();
-        var serving = cluster.ServingAs;
-        return new ClusterHealth(cluster.NodeId, cluster.HostsGrains ? "silo" : "client", serving is not null, serving?.Incarnation, members);
-    }
-
-    private static bool Serves(MembershipEntry member, CliProvider provider) =>
-        member.Metadata.TryGetValue(ModelRouting.ProvidersMetadataKey, out var providers)
-        && providers.Split(',', StringSplitOptions.TrimEntries).Contains(ModelRouting.ProviderName(provider), StringComparer.OrdinalIgnoreCase);
 
     private static string Name(CliProvider provider) => provider.ToString().ToLowerInvariant();
 }

@@ -3,13 +3,15 @@ using System.Text.Json.Serialization;
 namespace OrleansCodex.Api.Health;
 
 /// <summary>
-/// <c>GET /health</c>: <c>ok</c> when every provider is available (and, in a cluster, a silo serves as a member), else
-/// <c>degraded</c>. <see cref="Cluster"/> is present in <c>Cluster:Mode=Postgres</c> only, <see cref="Workers"/> on a node that
-/// runs CLIs (not on a pure client).
+/// <c>GET /health</c>: <c>ok</c> when every provider is available (and, in a cluster, this node serves: a silo that is an active
+/// member, or a client that reaches the silos), else <c>degraded</c>. <see cref="Cluster"/> is present in <c>Cluster:Mode=Postgres</c>
+/// only, <see cref="Workers"/> on a node that runs CLIs (not on a pure client). <see cref="Dashboard"/> is where the Orleans
+/// dashboard is (admin key required).
 /// </summary>
 public sealed record HealthReport(
     string Status,
     IReadOnlyList<ProviderHealth> Providers,
+    string Dashboard,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClusterHealth? Cluster = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<WorkerHealth>? Workers = null);
 
@@ -33,13 +35,15 @@ public sealed record WorkerHealth(
 /// <summary>One CLI provider; <see cref="Message"/> tells the operator what to do when it is unavailable.</summary>
 public sealed record ProviderHealth(string Name, bool Available, string? Version, string? Message);
 
-/// <summary>This node in its cluster and the members it sees (dead incarnations left out).</summary>
+/// <summary>This node in its cluster and the silos it sees (dead ones left out).</summary>
 /// <param name="NodeId">This node's <c>Cluster:NodeId</c>.</param>
 /// <param name="Role"><c>silo</c> or <c>client</c>.</param>
-/// <param name="Serving">A silo that joined and was not declared dead; always false for a client.</param>
-/// <param name="Incarnation">The incarnation a serving silo runs as.</param>
-/// <param name="Members">Live members: joining, active or shutting down.</param>
-public sealed record ClusterHealth(string NodeId, string Role, bool Serving, long? Incarnation, IReadOnlyList<ClusterMemberHealth> Members);
+/// <param name="Serving">A silo that is an active member; a client that reaches the silos.</param>
+/// <param name="Silo">A silo's Orleans address (<c>ip:port@generation</c>); null for a client.</param>
+/// <param name="Members">Silos that are joining, active or shutting down.</param>
+public sealed record ClusterHealth(string NodeId, string Role, bool Serving, string? Silo, IReadOnlyList<ClusterMemberHealth> Members);
 
-/// <summary>One live member as the membership table shows it.</summary>
-public sealed record ClusterMemberHealth(string NodeId, long Incarnation, string Status, string Endpoint, double Load, string? Providers);
+/// <summary>One silo of the cluster.</summary>
+/// <param name="Providers">The CLIs it serves (<c>Cluster:Providers</c>); null when not known.</param>
+/// <param name="Load">Its CLI load: 0 idle, 1 every slot of some provider busy; null when not known.</param>
+public sealed record ClusterMemberHealth(string NodeId, string Address, string Status, double? Load, string? Providers);

@@ -11,6 +11,7 @@ using OrleansCodex.Api.Models;
 using OrleansCodex.Api.Options;
 using OrleansCodex.Api.Responses;
 using OrleansCodex.Api.Turns;
+using OrleansCodex.Silo.Dashboard;
 using Serilog;
 
 namespace OrleansCodex.Api.Hosting;
@@ -21,7 +22,6 @@ public static class OpenAiApiExtensions
     /// <summary>Registers the front end's services and options; listens on loopback unless an address is configured.</summary>
     public static WebApplicationBuilder AddOpenAiApi(this WebApplicationBuilder builder)
     {
-        builder.AddApiLogging();
         if (!ListenAddresses.AnyConfigured(builder.Configuration))
         {
             builder.WebHost.UseUrls(ListenAddresses.DefaultUrl);
@@ -46,31 +46,18 @@ public static class OpenAiApiExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TurnGateway>();
         services.AddSingleton<TurnPolicy>();
-        // The policy checks requests against the CLI settings; bound here too, for a front end that runs no CLI (a pure client).
-        services.AddOptions<Grains.Providers.CliOptions>().BindConfiguration(Grains.Providers.CliOptions.SectionName);
         services.AddSingleton<ModelCatalog>();
         services.AddExceptionHandler<OpenAiExceptionHandler>();
         return builder;
     }
 
-    /// <summary>Serilog from the <c>Serilog</c> section (console when no sink is configured) as the only logging provider.</summary>
-    public static WebApplicationBuilder AddApiLogging(this WebApplicationBuilder builder)
-    {
-        var configuration = new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration);
-        if (!builder.Configuration.GetSection("Serilog:WriteTo").Exists())
-        {
-            configuration.WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(configuration.CreateLogger(), dispose: true);
-        return builder;
-    }
-
-    /// <summary>The middleware (request log → error envelope → auth) and every endpoint area.</summary>
+    /// <summary>
+    /// The middleware (request log → error envelope → operator authentication → client key) and every endpoint area, with the Orleans
+    /// dashboard at <c>/dashboard</c> (admin key required, see <see cref="DashboardAccess"/>).
+    /// </summary>
     public static WebApplication MapOpenAiApi(this WebApplication app)
     {
-        app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseSerilogRequestLogging(RequestLog.Configure);
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // Only reached if no IExceptionHandler answered; keeps ProblemDetails out of the pipeline.
@@ -79,12 +66,14 @@ public static class OpenAiApiExtensions
         });
         app.UseStatusCodePages(context => OpenAiErrors.WriteAsync(context.HttpContext,
             OpenAiErrors.FromStatusCode(context.HttpContext.Response.StatusCode, context.HttpContext.Request.Method, context.HttpContext.Request.Path)));
+        app.UseOrleansDashboardAccess();
         app.UseMiddleware<ApiKeyMiddleware>();
 
         app.MapHealthApi();
         app.MapModelsApi();
         app.MapResponsesApi();
         app.MapChatCompletionsApi();
+        app.MapOrleansDashboardWithAccess();
 
         var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         if (!auth.RequiresKey)

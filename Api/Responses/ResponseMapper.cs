@@ -4,61 +4,10 @@ using OrleansCodex.Grains.Conversations;
 
 namespace OrleansCodex.Api.Responses;
 
-/// <summary>The request-level facts of a response, from which every state of its response object is built.</summary>
-public sealed record ResponseTemplate(
-    string Id,
-    DateTimeOffset CreatedAt,
-    string Model,
-    string? Instructions,
-    IReadOnlyDictionary<string, string>? Metadata,
-    string? PreviousResponseId,
-    bool Store,
-    string? ReasoningEffort,
-    double? Temperature = null,
-    double? TopP = null,
-    bool ParallelToolCalls = true,
-    int? MaxOutputTokens = null,
-    OutputFormat? Format = null)
-{
-    public string OutputItemId => ResponseMapper.OutputItemId(Id);
-
-    /// <summary><c>response.created</c> / <c>response.in_progress</c>: no output yet.</summary>
-    public ResponseObject InProgress() => Build(ResponseStatus.InProgress, [], "", null, null, null);
-
-    public ResponseObject Completed(string text, TokenUsage usage, DateTimeOffset completedAt) =>
-        Build(ResponseStatus.Completed, [ResponseMapper.Message(OutputItemId, ResponseStatus.Completed, text)], text, ResponseMapper.Usage(usage), completedAt, null);
-
-    /// <summary>A failed (or cancelled) response; the text produced so far is kept as an incomplete message.</summary>
-    public ResponseObject Failed(TurnError error, string partialText, bool itemStarted) => Build(
-        error.Code == TurnErrorCodes.Cancelled ? ResponseStatus.Cancelled : ResponseStatus.Failed,
-        itemStarted ? [ResponseMapper.Message(OutputItemId, ResponseStatus.Incomplete, partialText)] : [],
-        partialText, null, null, new ResponseErrorObject(error.Code, error.Message));
-
-    private ResponseObject Build(string status, IReadOnlyList<OutputMessage> output, string outputText, ResponseUsage? usage, DateTimeOffset? completedAt, ResponseErrorObject? error) => new()
-    {
-        Id = Id,
-        CreatedAt = CreatedAt.ToUnixTimeSeconds(),
-        Status = status,
-        CompletedAt = completedAt?.ToUnixTimeSeconds(),
-        Model = Model,
-        Output = output,
-        OutputText = outputText,
-        Error = error,
-        Instructions = Instructions,
-        Metadata = Metadata ?? ResponseMapper.NoMetadata,
-        PreviousResponseId = PreviousResponseId,
-        Store = Store,
-        MaxOutputTokens = MaxOutputTokens,
-        Text = TextConfig.For(Format),
-        Reasoning = new ReasoningConfig(ReasoningEffort, null),
-        ParallelToolCalls = ParallelToolCalls,
-        Temperature = Temperature ?? 1.0,
-        TopP = TopP ?? 1.0,
-        Usage = usage,
-    };
-}
-
-/// <summary>Maps turns and stored responses onto OpenAI's response and input-item shapes.</summary>
+/// <summary>
+/// Maps a response as its conversation holds it (<see cref="StoredResponse"/>, the grain's one projection) onto OpenAI's response
+/// and input-item shapes: the same mapping for <c>GET /v1/responses/{id}</c> and for the stream's lifecycle events.
+/// </summary>
 public static class ResponseMapper
 {
     public static readonly IReadOnlyDictionary<string, string> NoMetadata = new Dictionary<string, string>();
@@ -79,12 +28,13 @@ public static class ResponseMapper
     {
         var hasText = stored.OutputText.Length > 0;
         var itemStatus = stored.Status == ResponseStatus.Completed ? ResponseStatus.Completed : ResponseStatus.Incomplete;
+        var echo = stored.Echo ?? ResponseEcho.Default;
         return new ResponseObject
         {
             Id = stored.Id,
             CreatedAt = stored.CreatedAt.ToUnixTimeSeconds(),
             Status = stored.Status,
-            CompletedAt = stored.CompletedAt?.ToUnixTimeSeconds(),
+            CompletedAt = stored.Status == ResponseStatus.Completed ? stored.CompletedAt?.ToUnixTimeSeconds() : null,
             Model = stored.Model,
             Output = stored.Status == ResponseStatus.Completed || hasText ? [Message(OutputItemId(stored.Id), itemStatus, stored.OutputText)] : [],
             OutputText = stored.OutputText,
@@ -92,10 +42,14 @@ public static class ResponseMapper
             Instructions = stored.Instructions,
             Metadata = stored.Metadata ?? NoMetadata,
             PreviousResponseId = stored.PreviousResponseId,
-            Store = true,
+            Store = stored.Store,
+            MaxOutputTokens = echo.MaxOutputTokens,
             Reasoning = new ReasoningConfig(stored.ReasoningEffort, null),
             Text = TextConfig.For(stored.OutputFormat),
-            Usage = stored.Usage is { } usage ? Usage(usage) : null,
+            ParallelToolCalls = echo.ParallelToolCalls,
+            Temperature = echo.Temperature ?? 1.0,
+            TopP = echo.TopP ?? 1.0,
+            Usage = stored.Status == ResponseStatus.Completed ? Usage(stored.Usage ?? TokenUsage.Zero) : stored.Usage is { } usage ? Usage(usage) : null,
         };
     }
 

@@ -41,38 +41,19 @@ public static class ResponsesApi
             Store = input.Store,
             Metadata = input.Metadata,
             CreatedAt = turns.TimeProvider.GetUtcNow(),
+            Echo = new ResponseEcho(input.Temperature, input.TopP, input.ParallelToolCalls, input.MaxOutputTokens),
         }.WithControls(input.Controls);
-        var template = new ResponseTemplate(request.ResponseId, request.CreatedAt, request.Model, input.Instructions, request.Metadata,
-            request.PreviousResponseId, request.Store, request.ReasoningEffort, input.Temperature, input.TopP, input.ParallelToolCalls, input.MaxOutputTokens,
-            request.OutputFormat);
         var log = TrackTurn(context, request, conversationId);
 
-        var session = turns.Start(conversationId, request, cancellationToken);
         if (!input.Stream)
         {
-            await using (session)
-            {
-                var last = await session.ReadToEndAsync(cancellationToken);
-                var completed = EnsureCompleted(last, turns, log);
-                return TypedResults.Json(template.Completed(completed.Text ?? "", completed.Usage ?? TokenUsage.Zero, turns.TimeProvider.GetUtcNow()), OpenAiJsonContext.Default.ResponseObject);
-            }
+            var (_, final) = await TurnEndpoint.RunToEndAsync(turns, conversationId, request, log, cancellationToken);
+            return TypedResults.Json(ResponseMapper.FromStored(final), OpenAiJsonContext.Default.ResponseObject);
         }
 
-        try
-        {
-            if (await session.PeekAsync(turns.Options.FirstEventWait, cancellationToken) is { Kind: TurnEventKind.Failed } failed)
-            {
-                EnsureCompleted(failed, turns, log);
-            }
-        }
-        catch
-        {
-            await session.DisposeAsync();
-            throw;
-        }
-
+        var session = await TurnEndpoint.StartStreamAsync(turns, conversationId, request, log, cancellationToken);
         return new TurnStreamResult(session,
-            (sse, events, ct) => new ResponsesStreamWriter(sse, template, turns.TimeProvider).WriteAsync(events, ct),
+            (sse, events, ct) => new ResponsesStreamWriter(sse, session.Accepted).WriteAsync(events, ct),
             turns.Options.KeepAliveInterval);
     }
 
@@ -122,22 +103,6 @@ public static class ResponsesApi
         var remaining = ordered.ToList();
         var page = remaining.Take(take).ToList();
         return TypedResults.Json(new InputItemList(page, page.FirstOrDefault()?.Id, page.LastOrDefault()?.Id, remaining.Count > page.Count), OpenAiJsonContext.Default.InputItemList);
-    }
-
-    /// <summary>Throws the HTTP error for anything but a completed turn.</summary>
-    internal static TurnEvent EnsureCompleted(TurnEvent? last, TurnGateway turns, TurnLogFeature log)
-    {
-        if (last is { Kind: TurnEventKind.Completed })
-        {
-            log.Status = ResponseStatus.Completed;
-            return last;
-        }
-
-        var error = last?.Error ?? TurnOutcome.Broken;
-        var outcome = TurnOutcome.Failed(error);
-        log.Status = outcome.Status;
-        log.ErrorCode = outcome.ErrorCode;
-        throw turns.ErrorOf(error);
     }
 
     internal static TurnLogFeature TrackTurn(HttpContext context, TurnRequest request, string conversationId)

@@ -33,7 +33,7 @@ public abstract class TurnStreamWriter(SseWriter sse)
                         return TurnOutcome.Completed;
                     case { Kind: TurnEventKind.Failed }:
                         var error = turnEvent.Error ?? TurnOutcome.Broken;
-                        await FailAsync(error, cancellationToken);
+                        await FailAsync(error, turnEvent.Response, cancellationToken);
                         return TurnOutcome.Failed(error);
                 }
             }
@@ -46,11 +46,11 @@ public abstract class TurnStreamWriter(SseWriter sse)
         {
             // A broken grain call after the first byte: the status is committed, so the failure goes into the stream.
             var error = TurnOutcome.FromException(ex);
-            await FailAsync(error, cancellationToken);
+            await FailAsync(error, null, cancellationToken);
             return TurnOutcome.Failed(error);
         }
 
-        await FailAsync(TurnOutcome.Broken, cancellationToken);
+        await FailAsync(TurnOutcome.Broken, null, cancellationToken);
         return TurnOutcome.Failed(TurnOutcome.Broken);
     }
 
@@ -60,5 +60,6 @@ public abstract class TurnStreamWriter(SseWriter sse)
 
     protected abstract Task CompleteAsync(TurnEvent completed, CancellationToken cancellationToken);
 
-    protected abstract Task FailAsync(TurnError error, CancellationToken cancellationToken);
+    /// <param name="response">The conversation's final state of the response, when the failure came from it.</param>
+    protected abstract Task FailAsync(TurnError error, StoredResponse? response, CancellationToken cancellationToken);
 }

@@ -8,7 +8,7 @@ using OrleansCodex.Grains.Providers;
 
 namespace OrleansCodex.Api.Turns;
 
-/// <summary>What a request may change about how its CLI runs, after checking it against this server's settings.</summary>
+/// <summary>What a request asks to change about how its CLI runs, syntax-checked; the node that runs the turn applies its own policy to it.</summary>
 public sealed record TurnControls(string? Sandbox, bool? NetworkAccess, string? ReasoningEffort, TimeSpan? Timeout, OutputFormat? OutputFormat)
 {
     public static readonly TurnControls None = new(null, null, null, null, null);
@@ -28,13 +28,14 @@ public static class TurnRequestControls
 }
 
 /// <summary>
-/// Checks the parts of a turn request that reach a CLI's command line or sandbox: images, structured output and the <c>x_codex</c>
-/// extension (<c>sandbox</c>, <c>network_access</c>, <c>reasoning_effort</c>, <c>timeout</c>). A request may always ask for less
-/// than the server's settings; asking for more is a 400 unless <c>Cli:AllowRaisingPrivileges</c> is set, and
-/// <c>danger-full-access</c> also needs <c>Cli:CodexAllowDangerFullAccess</c>. Claude Code's permissions come from server
-/// settings only, so the sandbox fields are refused for Claude models.
+/// Checks the syntax of the parts of a turn request that reach a CLI's command line or sandbox: images, structured output and the
+/// <c>x_codex</c> extension (<c>sandbox</c>, <c>network_access</c>, <c>reasoning_effort</c>, <c>timeout</c>). Whether the node may
+/// grant them (a request may only lower the node's sandbox and network access unless <c>Cli:AllowRaisingPrivileges</c>; a timeout
+/// may only lower <c>Cli:TurnTimeout</c>) is decided once, by the conversation on the silo that runs the turn, with that node's
+/// settings (<c>TurnAdmission</c>). Claude Code's permissions come from server settings only, so the sandbox fields are refused
+/// for Claude models.
 /// </summary>
-public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOptions> cli)
+public sealed partial class TurnPolicy(IOptions<ApiOptions> api)
 {
     public const string ExtensionName = "x_codex";
     public const int MaxImagesPerTurn = 16;
@@ -166,7 +167,7 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
         return OutputFormat.ForSchema(name, schema.GetRawText(), strict);
     }
 
-    /// <summary>The <c>x_codex</c> extension and the standard effort, merged and checked against the server's settings.</summary>
+    /// <summary>The <c>x_codex</c> extension and the standard effort, merged and syntax-checked.</summary>
     public TurnControls ParseControls(JsonElement extension, string model, string? standardEffort, string standardEffortParam, OutputFormat? format)
     {
         string? sandbox = null;
@@ -212,7 +213,6 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
                 $"{ExtensionName}.reasoning_effort", "invalid_value");
         }
 
-        var options = cli.Value;
         if ((sandbox is not null || network is not null) && ModelRouting.ProviderFor(model) != CliProvider.Codex)
         {
             throw OpenAiException.InvalidRequest(
@@ -220,85 +220,25 @@ public sealed partial class TurnPolicy(IOptions<ApiOptions> api, IOptions<CliOpt
                 $"{ExtensionName}.{(sandbox is not null ? "sandbox" : "network_access")}", "unsupported_parameter");
         }
 
-        if (sandbox is not null)
+        if (sandbox is not null && !CliOptions.SandboxModes.Contains(sandbox))
         {
-            CheckSandbox(sandbox, options);
-        }
-
-        var effectiveSandbox = sandbox ?? options.CodexSandboxMode;
-        if (network is true)
-        {
-            if (effectiveSandbox == "read-only")
-            {
-                throw OpenAiException.InvalidRequest(
-                    $"'{ExtensionName}.network_access' needs the workspace-write sandbox; this turn runs read-only.", $"{ExtensionName}.network_access", "invalid_value");
-            }
-
-            if (!options.CodexNetworkAccess && !options.AllowRaisingPrivileges && effectiveSandbox == "workspace-write")
-            {
-                throw OpenAiException.InvalidRequest(
-                    $"'{ExtensionName}.network_access' asks for more than this server allows (Cli:CodexNetworkAccess is false); requests may only lower privileges (Cli:AllowRaisingPrivileges).",
-                    $"{ExtensionName}.network_access", "privilege_not_allowed");
-            }
-        }
-
-        return new TurnControls(sandbox, network, effort ?? standardEffort, timeout, format);
-    }
-
-    private static void CheckSandbox(string sandbox, CliOptions options)
-    {
-        const string Param = ExtensionName + ".sandbox";
-        var requested = IndexOf(CliOptions.SandboxModes, sandbox);
-        if (requested < 0)
-        {
+            const string Param = ExtensionName + ".sandbox";
             throw OpenAiException.InvalidRequest(
                 $"Invalid value for '{Param}': '{TurnValidation.Truncate(sandbox)}'. Supported values are: {string.Join(", ", CliOptions.SandboxModes.Select(m => $"'{m}'"))}.",
                 Param, "invalid_value");
         }
 
-        if (sandbox == "danger-full-access" && !options.CodexAllowDangerFullAccess)
-        {
-            throw OpenAiException.InvalidRequest(
-                "The danger-full-access sandbox is not allowed on this server (Cli:CodexAllowDangerFullAccess / CODEX_ALLOW_DANGER_FULL_ACCESS).",
-                Param, "privilege_not_allowed");
-        }
-
-        if (requested > IndexOf(CliOptions.SandboxModes, options.CodexSandboxMode) && !options.AllowRaisingPrivileges)
-        {
-            throw OpenAiException.InvalidRequest(
-                $"'{Param}' '{sandbox}' asks for more than this server's sandbox ('{options.CodexSandboxMode}'); requests may only lower privileges (Cli:AllowRaisingPrivileges).",
-                Param, "privilege_not_allowed");
-        }
+        return new TurnControls(sandbox, network, effort ?? standardEffort, timeout, format);
     }
 
-    private TimeSpan ParseTimeout(JsonElement value, string param)
+    private static TimeSpan ParseTimeout(JsonElement value, string param)
     {
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var seconds) || seconds <= 0 || double.IsNaN(seconds))
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var seconds) || seconds <= 0 || double.IsNaN(seconds) || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
         {
             throw OpenAiException.InvalidRequest($"'{param}' must be a positive number of seconds.", param, "invalid_value");
         }
 
-        var limit = cli.Value.TurnTimeout;
-        if (seconds > limit.TotalSeconds)
-        {
-            throw OpenAiException.InvalidRequest(
-                $"'{param}' may only lower the server's turn timeout of {limit.TotalSeconds:0.#} s (Cli:TurnTimeout / CODEX_TIMEOUT).", param, "invalid_value");
-        }
-
         return TimeSpan.FromSeconds(seconds);
-    }
-
-    private static int IndexOf(IReadOnlyList<string> values, string value)
-    {
-        for (var i = 0; i < values.Count; i++)
-        {
-            if (values[i] == value)
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     private static OpenAiException TypeError(string param, string expected) =>

@@ -1,32 +1,44 @@
 using Microsoft.Extensions.Options;
 using OrleansCodex.Api.Errors;
 using OrleansCodex.Api.Options;
-using OrleansCodex.Cluster;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Providers;
+using OrleansCodex.Silo.Membership;
 
 namespace OrleansCodex.Api.Turns;
 
 /// <summary>
-/// Starts turns on conversation grains. The grain factory and provider status come from the silo and are resolved per call,
-/// so the front end does not depend on the order in which the silo registers them.
+/// The front end's way to conversations: starts turns (placed, in a cluster, on a silo that serves the model's CLI), and finds
+/// conversations by response id. On a node that co-hosts a silo it also checks the local CLI before a turn goes to it.
 /// </summary>
-public sealed class TurnGateway(IServiceProvider services, IOptions<ApiOptions> options, TimeProvider timeProvider)
+public sealed class TurnGateway(
+    IGrainFactory grains,
+    IClusterMembershipView membership,
+    IOptions<ApiOptions> options,
+    TimeProvider timeProvider,
+    ILogger<TurnGateway> logger,
+    IProviderStatusService? providerStatus = null,
+    ServedProviders? served = null)
 {
     public TimeProvider TimeProvider => timeProvider;
 
     public ApiOptions Options => options.Value;
 
-    /// <summary>503 <c>provider_unavailable</c> with the operator's instructions when the model's CLI cannot run on this node.</summary>
+    internal IClusterMembershipView Membership => membership;
+
+    internal ILogger Logger => logger;
+
+    /// <summary>503 <c>provider_unavailable</c> with the operator's instructions when this node would run the model's CLI and cannot.</summary>
     public async Task EnsureProviderAvailableAsync(string model, CancellationToken cancellationToken)
     {
-        if (services.GetService<IProviderStatusService>() is not { } statusService)
+        var provider = ModelRouting.ProviderFor(model);
+        if (providerStatus is null || served?.Serves(provider) != true)
         {
-            // No status service: the turn itself reports provider_unavailable.
+            // A pure client, or a silo that leaves this provider to others: placement finds a silo that serves it, or answers 503.
             return;
         }
 
-        var status = await statusService.GetStatusAsync(ModelRouting.ProviderFor(model), cancellationToken);
+        var status = await providerStatus.GetStatusAsync(provider, cancellationToken);
         if (!status.Available)
         {
             throw new OpenAiException(StatusCodes.Status503ServiceUnavailable,
@@ -51,18 +63,15 @@ public sealed class TurnGateway(IServiceProvider services, IOptions<ApiOptions> 
     public static OpenAiException PreviousNotFound(string previousResponseId) => OpenAiException.NotFound(
         $"Previous response with id '{TurnValidation.Truncate(previousResponseId)}' not found.", "previous_response_id", TurnErrorCodes.PreviousResponseNotFound);
 
-    public IConversationGrain Conversation(string conversationId) => GrainFactory().GetGrain<IConversationGrain>(conversationId);
+    public IConversationGrain Conversation(string conversationId) => grains.GetGrain<IConversationGrain>(conversationId);
 
-    public TurnSession Start(string conversationId, TurnRequest request, CancellationToken cancellationToken)
+    /// <summary>Starts a turn and follows it (see <see cref="TurnSession"/>); a refusal is thrown as its HTTP error.</summary>
+    public Task<TurnSession> StartAsync(string conversationId, TurnRequest request, CancellationToken cancellationToken)
     {
-        // In a cluster, a new conversation is placed on a node that serves the model's CLI.
+        // In a cluster, a new conversation is placed on a silo that serves the model's CLI.
         RequestContext.Set(ModelRouting.ProviderRequestContextKey, ModelRouting.ProviderName(ModelRouting.ProviderFor(request.Model)));
-        return TurnSession.Start(token => Conversation(conversationId).RunTurn(request, token), timeProvider, cancellationToken);
+        return TurnSession.StartAsync(this, Conversation(conversationId), request, cancellationToken);
     }
 
     public OpenAiException ErrorOf(TurnError error) => OpenAiErrors.FromTurnError(error, options.Value.RetryAfterSeconds);
-
-    private IGrainFactory GrainFactory() =>
-        services.GetService<IGrainFactory>()
-        ?? throw new InvalidOperationException("No grain runtime is registered (IGrainFactory); AddOrleansCodexSilo() must register it.");
 }

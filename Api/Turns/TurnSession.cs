@@ -1,101 +1,120 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using OrleansCodex.Grains.Conversations;
+using OrleansCodex.Silo.Membership;
 
 namespace OrleansCodex.Api.Turns;
 
 /// <summary>
-/// A running turn's event stream, with what HTTP needs on top of it: peeking at the first meaningful event before the response
-/// is committed (so early failures become proper HTTP errors), keep-alive ticks while the turn is silent, and an end that
-/// never leaves the turn running: stopping early cancels it, stopping after its terminal event lets it finish.
+/// One turn as an HTTP request follows it. The turn belongs to its conversation grain, which runs it whether or not anyone
+/// watches; the session reads the grain's event stream into a local channel (so a slow client never stalls the grain's stream),
+/// and adds what HTTP needs: a peek at the first event before the response is committed (early failures become proper HTTP
+/// errors), keep-alive ticks while the turn is silent, and an end that cancels the turn when the client leaves before it finished.
 /// </summary>
-public sealed class TurnSession : IAsyncDisposable
+/// <remarks>
+/// Node failures: the stream of a silo the membership declares dead ends at once (<see cref="IClusterMembershipView"/>), for pure
+/// clients too, which Orleans itself would leave waiting for the call timeout. A turn whose node failed before it produced any text,
+/// with nothing sent to the client yet, is started again under the same response id (the grain makes that idempotent) and the
+/// client never notices; otherwise the stream ends with <see cref="TurnErrorCodes.NodeUnavailable"/>.
+/// </remarks>
+public sealed partial class TurnSession : IAsyncDisposable
 {
-    /// <summary>How long a turn may take to finish after its terminal event before it is cancelled.</summary>
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>How often a turn that failed with its node is started again before the failure is reported.</summary>
+    private const int MaxRestarts = 3;
 
-    private readonly IAsyncEnumerator<TurnEvent> _events;
-    private readonly CancellationTokenSource _cancellation;
-    private readonly TimeProvider _timeProvider;
-    private readonly Queue<TurnEvent> _buffered = new();
-    private Task<bool>? _pending;
-    private bool _ended;
+    private static readonly TimeSpan CancelTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly TurnGateway _gateway;
+    private readonly IConversationGrain _conversation;
+    private readonly TurnRequest _request;
+    private readonly Channel<TurnEvent> _events = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Queue<TurnEvent> _peeked = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task _pump = Task.CompletedTask;
+    private Task<bool>? _pendingRead;
+    private int _delivered;
     private bool _sawTerminal;
     private bool _disposed;
 
-    private TurnSession(IAsyncEnumerator<TurnEvent> events, CancellationTokenSource cancellation, TimeProvider timeProvider)
+    private TurnSession(TurnGateway gateway, IConversationGrain conversation, TurnRequest request, StoredResponse accepted)
     {
-        _events = events;
-        _cancellation = cancellation;
-        _timeProvider = timeProvider;
+        _gateway = gateway;
+        _conversation = conversation;
+        _request = request;
+        Accepted = accepted;
     }
 
-    /// <summary>Starts a turn; <paramref name="run"/> receives a token that ends when <paramref name="cancellationToken"/> does or the session stops early.</summary>
-    public static TurnSession Start(Func<CancellationToken, IAsyncEnumerable<TurnEvent>> run, TimeProvider timeProvider, CancellationToken cancellationToken)
-    {
-        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        return new TurnSession(run(cancellation.Token).GetAsyncEnumerator(cancellation.Token), cancellation, timeProvider);
-    }
+    /// <summary>The response as its conversation accepted it (status <c>queued</c> or <c>in_progress</c>): what <c>response.created</c> shows.</summary>
+    public StoredResponse Accepted { get; }
 
     /// <summary>
-    /// Waits at most <paramref name="wait"/> for the first event that is not <see cref="TurnEventKind.SessionStarted"/>; returns it
-    /// (it is still delivered by <see cref="ReadAllAsync"/>) or null when none came in time or the stream ended.
+    /// Starts the turn on its conversation; a node failure on the way is retried (the same response id, so it never runs twice). A refusal
+    /// (unknown previous response, queue full, privileges…) is thrown as the HTTP error it maps to.
     /// </summary>
-    public async Task<TurnEvent?> PeekAsync(TimeSpan wait, CancellationToken cancellationToken)
+    internal static async Task<TurnSession> StartAsync(TurnGateway gateway, IConversationGrain conversation, TurnRequest request, CancellationToken cancellationToken)
     {
-        var deadline = _timeProvider.GetUtcNow() + wait;
-        while (!_ended)
+        var start = await StartWithRetriesAsync(gateway, conversation, request, cancellationToken);
+        if (start.Error is { } error)
         {
-            _pending ??= _events.MoveNextAsync().AsTask();
-            var remaining = deadline - _timeProvider.GetUtcNow();
-            if (!_pending.IsCompleted && remaining > TimeSpan.Zero)
-            {
-                await WhenCompletedOrElapsed(_pending, remaining, cancellationToken);
-            }
-
-            if (!_pending.IsCompleted || !await TakePending())
-            {
-                return null;
-            }
-
-            var current = Current();
-            _buffered.Enqueue(current);
-            if (current.Kind != TurnEventKind.SessionStarted)
-            {
-                return current;
-            }
+            throw gateway.ErrorOf(error);
         }
 
-        return null;
+        var session = new TurnSession(gateway, conversation, request, start.Response!);
+        session._pump = session.PumpAsync(start.Silo);
+        return session;
     }
 
-    /// <summary>All events in order (peeked ones first); a null item is a keep-alive tick after <paramref name="keepAlive"/> of silence.</summary>
-    public async IAsyncEnumerable<TurnEvent?> ReadAllAsync(TimeSpan keepAlive, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>From now on the client has seen the turn: a node failure is reported, no longer hidden by starting it again.</summary>
+    public void MarkDelivered() => Volatile.Write(ref _delivered, 1);
+
+    /// <summary>Waits at most <paramref name="wait"/> for the first event; returns it (it is still delivered by <see cref="ReadAllAsync"/>) or null.</summary>
+    public async Task<TurnEvent?> PeekAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
-        while (_buffered.TryDequeue(out var buffered))
+        if (_peeked.TryPeek(out var first))
         {
-            yield return buffered;
+            return first;
         }
 
-        while (!_ended)
+        if (!await WaitToReadAsync(wait, cancellationToken) || !_events.Reader.TryRead(out first))
         {
-            _pending ??= _events.MoveNextAsync().AsTask();
-            if (!_pending.IsCompleted && !await WhenCompletedOrElapsed(_pending, keepAlive, cancellationToken))
+            return null;
+        }
+
+        _peeked.Enqueue(first);
+        return first;
+    }
+
+    /// <summary>All events in order (a peeked one first), ending with the terminal one; a null item is a keep-alive tick after <paramref name="keepAlive"/> of silence.</summary>
+    public async IAsyncEnumerable<TurnEvent?> ReadAllAsync(TimeSpan keepAlive, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (!_peeked.TryDequeue(out var next) && !_events.Reader.TryRead(out next))
             {
-                yield return null;
+                if (!await WaitToReadAsync(keepAlive, cancellationToken))
+                {
+                    if (_events.Reader.Completion.IsCompleted)
+                    {
+                        yield break;
+                    }
+
+                    yield return null;
+                }
+
                 continue;
             }
 
-            if (!await TakePending())
+            _sawTerminal |= next.IsTerminal;
+            yield return next;
+            if (next.IsTerminal)
             {
                 yield break;
             }
-
-            yield return Current();
         }
     }
 
-    /// <summary>Reads to the terminal event, for non-streamed answers; null when the stream ended without one.</summary>
-    public async Task<TurnEvent?> ReadToEndAsync(CancellationToken cancellationToken)
+    /// <summary>Reads to the terminal event, for answers that are not streamed.</summary>
+    public async Task<TurnEvent> ReadToEndAsync(CancellationToken cancellationToken)
     {
         await foreach (var turnEvent in ReadAllAsync(Timeout.InfiniteTimeSpan, cancellationToken))
         {
@@ -105,9 +124,10 @@ public sealed class TurnSession : IAsyncDisposable
             }
         }
 
-        return null;
+        return TurnEvent.Fail(TurnOutcome.Broken);
     }
 
+    /// <summary>Stops following the turn; one that has not finished is cancelled (the client went away, or writing to it failed).</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -116,66 +136,199 @@ public sealed class TurnSession : IAsyncDisposable
         }
 
         _disposed = true;
+        await _stop.CancelAsync();
         if (!_sawTerminal)
         {
-            // Nobody reads the rest (the client left, or writing failed): end the turn and its CLI process.
-            await _cancellation.CancelAsync();
-        }
-        else
-        {
-            _cancellation.CancelAfter(DrainTimeout);
+            try
+            {
+                await _conversation.Cancel(_request.ResponseId).WaitAsync(CancelTimeout);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Its node is gone or slow: the turn ends there by its own deadline.
+                LogCancelFailed(_gateway.Logger, _request.ResponseId, e.GetType().Name);
+            }
         }
 
+        await _pump;
+        _stop.Dispose();
+    }
+
+    /// <summary>Whether at least one event is ready, waiting at most <paramref name="wait"/> (infinite: until one is, or the stream ended).</summary>
+    private async Task<bool> WaitToReadAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        _pendingRead ??= _events.Reader.WaitToReadAsync(_stop.Token).AsTask();
+        var pending = _pendingRead;
+        if (!pending.IsCompleted)
+        {
+            if (wait == Timeout.InfiniteTimeSpan)
+            {
+                await pending.WaitAsync(cancellationToken);
+            }
+            else
+            {
+                try
+                {
+                    await pending.WaitAsync(wait, _gateway.TimeProvider, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    return false;
+                }
+            }
+        }
+
+        _pendingRead = null;
+        return await pending;
+    }
+
+    /// <summary>Reads the grain's stream of the turn into the channel, across node failures (see the remarks).</summary>
+    private async Task PumpAsync(SiloAddress? silo)
+    {
+        var after = -1;
+        var restarts = 0;
+        var sawText = false;
         try
         {
-            // An enumerator may not be disposed while a MoveNext is in flight; after the terminal event, let the turn finish its bookkeeping.
-            if (_pending is not null)
+            while (true)
             {
-                await TakePending();
+                var failure = await WatchAsync(silo, after, e =>
+                {
+                    after = e.Sequence;
+                    sawText |= e.Kind == TurnEventKind.TextDelta;
+                });
+                if (failure is null)
+                {
+                    return;
+                }
+
+                if (!TurnOutcome.IsNodeFailure(failure) || sawText || Volatile.Read(ref _delivered) == 1 || restarts++ >= MaxRestarts)
+                {
+                    _events.Writer.TryWrite(TurnEvent.Fail(TurnOutcome.FromException(failure)));
+                    return;
+                }
+
+                LogRestart(_gateway.Logger, _request.ResponseId, failure.GetType().Name);
+                var start = await StartWithRetriesAsync(_gateway, _conversation, _request, _stop.Token);
+                if (start.Error is { } refused)
+                {
+                    _events.Writer.TryWrite(TurnEvent.Fail(refused));
+                    return;
+                }
+
+                silo = start.Silo;
+                after = -1;
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            _events.Writer.TryWrite(TurnEvent.Fail(TurnOutcome.FromException(e)));
+        }
+        finally
+        {
+            _events.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>One watch of the turn; null when it reached the terminal event (or the session stopped), else what broke it.</summary>
+    private async Task<Exception?> WatchAsync(SiloAddress? silo, int after, Action<TurnEvent> seen)
+    {
+        using var watch = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var dead = silo is null ? Task.Delay(Timeout.Infinite, watch.Token) : _gateway.Membership.WhenDeadAsync(silo, watch.Token);
+        var events = _conversation.Watch(_request.ResponseId, after, watch.Token).GetAsyncEnumerator(watch.Token);
+        var abandoned = false;
+        try
+        {
+            while (true)
+            {
+                var next = events.MoveNextAsync().AsTask();
+                if (await Task.WhenAny(next, dead) != next)
+                {
+                    // Declared dead: Orleans would answer this call only after its timeout (a pure client) or with an error soon.
+                    abandoned = true;
+                    Observe(next);
+                    return dead.IsCanceled ? null : new SiloUnavailableException($"Silo {silo} was declared dead.");
+                }
+
+                if (!await next)
+                {
+                    return new InvalidOperationException("The turn's event stream ended without a terminal event.");
+                }
+
+                var turnEvent = events.Current;
+                seen(turnEvent);
+                _events.Writer.TryWrite(turnEvent);
+                if (turnEvent.IsTerminal)
+                {
+                    return null;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+        finally
+        {
+            await watch.CancelAsync();
+            Observe(dead);
+            if (abandoned)
+            {
+                Observe(events.DisposeAsync().AsTask());
+            }
+            else
+            {
+                await DisposeQuietlyAsync(events);
+            }
+        }
+    }
+
+    private static async Task<TurnStart> StartWithRetriesAsync(TurnGateway gateway, IConversationGrain conversation, TurnRequest request, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            TurnStart start;
+            try
+            {
+                start = await conversation.Start(request, cancellationToken);
+            }
+            catch (Exception e) when (TurnOutcome.IsNodeFailure(e) && attempt < MaxRestarts && !cancellationToken.IsCancellationRequested)
+            {
+                // The conversation's node failed; membership moves it within about two seconds. The start is idempotent.
+                LogRestart(gateway.Logger, request.ResponseId, e.GetType().Name);
+                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), gateway.TimeProvider, cancellationToken);
+                continue;
             }
 
-            while (_sawTerminal && !_ended && await _events.MoveNextAsync())
-            {
-            }
+            return start;
+        }
+    }
+
+    private static async Task DisposeQuietlyAsync(IAsyncEnumerator<TurnEvent> events)
+    {
+        try
+        {
+            await events.DisposeAsync();
         }
         catch (Exception)
         {
-            // Cancelled or already reported through the response.
+            // The stream already failed or was cancelled.
         }
-
-        await _events.DisposeAsync();
-        _cancellation.Dispose();
     }
 
-    private TurnEvent Current()
-    {
-        var current = _events.Current;
-        _sawTerminal |= current.IsTerminal;
-        return current;
-    }
+    private static void Observe(Task task) => task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+        TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
-    private async Task<bool> TakePending()
-    {
-        var pending = _pending!;
-        _pending = null;
-        var hasNext = await pending;
-        _ended = !hasNext;
-        return hasNext;
-    }
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Turn {ResponseId}: its node failed ({Failure}) before it produced anything; starting it again")]
+    private static partial void LogRestart(ILogger logger, string responseId, string failure);
 
-    private async Task<bool> WhenCompletedOrElapsed(Task<bool> pending, TimeSpan wait, CancellationToken cancellationToken)
-    {
-        if (wait == Timeout.InfiniteTimeSpan)
-        {
-            await pending.WaitAsync(cancellationToken);
-            return true;
-        }
-
-        using var delayCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var delay = Task.Delay(wait, _timeProvider, delayCancellation.Token);
-        var winner = await Task.WhenAny(pending, delay);
-        await delayCancellation.CancelAsync();
-        cancellationToken.ThrowIfCancellationRequested();
-        return winner == pending;
-    }
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Turn {ResponseId}: could not cancel it ({Failure})")]
+    private static partial void LogCancelFailed(ILogger logger, string responseId, string failure);
 }

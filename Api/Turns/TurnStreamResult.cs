@@ -20,6 +20,8 @@ public sealed class TurnStreamResult(
             TurnOutcome outcome;
             try
             {
+                // From the first byte on, the client has seen the turn: it is no longer started again behind its back.
+                session.MarkDelivered();
                 var sse = await SseWriter.StartAsync(httpContext);
                 outcome = await write(sse, session.ReadAllAsync(keepAlive, cancellationToken), cancellationToken);
             }

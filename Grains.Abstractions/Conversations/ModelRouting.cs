@@ -10,15 +10,22 @@ public static class ModelRouting
 
     /// <summary>
     /// The <c>RequestContext</c> key callers set to the turn's provider (<see cref="ProviderName"/>) before calling a conversation, so
-    /// that a new conversation is placed on a node serving that provider.
+    /// that a new conversation is placed on a silo serving that provider.
     /// </summary>
     public const string ProviderRequestContextKey = "provider";
 
-    /// <summary>The node metadata key listing the providers a node serves, e.g. <c>codex,claude</c> (setting <c>Cluster:Providers</c>).</summary>
+    /// <summary>The silo metadata key listing the providers a silo serves, e.g. <c>codex,claude</c> (setting <c>Cluster:Providers</c>).</summary>
     public const string ProvidersMetadataKey = "providers";
 
-    /// <summary>The provider's lower-case name as used in settings, metadata and worker keys: <c>codex</c>, <c>claude</c>.</summary>
+    /// <summary>The provider's lower-case name as used in settings and metadata: <c>codex</c>, <c>claude</c>.</summary>
     public static string ProviderName(CliProvider provider) => provider == CliProvider.Claude ? "claude" : "codex";
+
+    /// <summary>The provider a lower-case name (<see cref="ProviderName"/>) stands for.</summary>
+    public static bool TryParseProvider(string? name, out CliProvider provider)
+    {
+        provider = name switch { "claude" => CliProvider.Claude, _ => CliProvider.Codex };
+        return name is "claude" or "codex";
+    }
 
     /// <summary>
     /// Letters, digits and <c>._:-[]</c>, first character a letter or digit, at most 128 characters. Checked before any process starts:

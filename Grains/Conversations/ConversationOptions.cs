@@ -13,6 +13,13 @@ public sealed class ConversationOptions
     /// <value><c>{Storage:DataDirectory}/work</c> (so <c>data/work</c>) by default.</value>
     public string? WorkDirectory { get; set; }
 
+    /// <summary>
+    /// Turns that may wait behind a conversation's running turn (its turns run one at a time); one more is refused at once with 429
+    /// <c>conversation_busy</c>. A waiting turn also counts against <c>Workers:QueueTimeout</c>.
+    /// </summary>
+    /// <value>8 by default.</value>
+    public int MaxQueuedTurns { get; set; } = 8;
+
     /// <summary>Whether a missing <see cref="WorkDirectory"/> is created (the default one) or is a start-up error (a configured one).</summary>
     internal bool CreateIfMissing { get; set; }
 }
@@ -21,6 +28,11 @@ internal sealed class ConversationOptionsValidator : IValidateOptions<Conversati
 {
     public ValidateOptionsResult Validate(string? name, ConversationOptions options)
     {
+        if (options.MaxQueuedTurns is < 0 or > 1000)
+        {
+            return ValidateOptionsResult.Fail($"Conversations:MaxQueuedTurns must be between 0 and 1000, not {options.MaxQueuedTurns}.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.WorkDirectory))
         {
             return ValidateOptionsResult.Fail("Conversations:WorkDirectory (CODEX_WORKDIR) must name a directory.");

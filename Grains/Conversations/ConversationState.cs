@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace OrleansCodex.Grains.Conversations;
 
 /// <summary>The conversation grain's persistent state: where its head is and which CLI session continues it.</summary>
@@ -37,3 +39,7 @@ public sealed class CliSessionState
     /// <summary>Codex reports a thread's running token total; this is it after <see cref="ResponseId"/>.</summary>
     public TokenUsage? Usage { get; set; }
 }
+
+/// <summary>How <see cref="ConversationState"/> is written to grain storage (System.Text.Json, source-generated).</summary>
+[JsonSerializable(typeof(ConversationState))]
+public sealed partial class ConversationStateJsonContext : JsonSerializerContext;

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using OrleansCodex.Cluster.Storage;
+using OrleansCodex.Grains.Storage;
 
 namespace OrleansCodex.Grains.Conversations;
 
@@ -9,10 +9,10 @@ namespace OrleansCodex.Grains.Conversations;
 /// The append-only turn log of all conversations (table <c>responses</c>). Only a conversation's own activation writes its rows;
 /// every status change is a compare-and-swap on <c>status = 'in_progress'</c>, so a turn is finished exactly once.
 /// </summary>
-public sealed class ConversationStore(ClusterDatabase database, TimeProvider timeProvider)
+public sealed class ConversationStore(Database database, TimeProvider timeProvider)
 {
     private const string Columns =
-        "id, conversation_id, previous_response_id, model, status, created_at, completed_at, instructions, metadata, input, output_text, usage, error, reasoning_effort, output_format";
+        "id, conversation_id, previous_response_id, model, status, created_at, completed_at, instructions, metadata, input, output_text, usage, error, reasoning_effort, output_format, echo";
 
     /// <summary>Records a turn as in progress. False when a response with this id already exists.</summary>
     public async Task<bool> InsertAsync(StoredResponse response, CancellationToken cancellationToken)
@@ -21,7 +21,7 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             INSERT INTO responses ({Columns})
-            VALUES (@id, @conversation_id, @previous_response_id, @model, @status, @created_at, NULL, @instructions, @metadata, @input, '', NULL, NULL, @reasoning_effort, @output_format)
+            VALUES (@id, @conversation_id, @previous_response_id, @model, @status, @created_at, NULL, @instructions, @metadata, @input, '', NULL, NULL, @reasoning_effort, @output_format, @echo)
             ON CONFLICT (id) DO NOTHING
             """;
         command.AddParameter("id", response.Id);
@@ -35,6 +35,27 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
         command.AddParameter("input", JsonSerializer.Serialize(response.Input, StoreJsonContext.Default.IReadOnlyListInputMessage));
         command.AddParameter("reasoning_effort", response.ReasoningEffort);
         command.AddParameter("output_format", response.OutputFormat is null ? null : JsonSerializer.Serialize(response.OutputFormat, StoreJsonContext.Default.OutputFormat));
+        command.AddParameter("echo", response.Echo is null ? null : JsonSerializer.Serialize(response.Echo, StoreJsonContext.Default.ResponseEcho));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Puts a turn that failed because its node went away (<see cref="TurnErrorCodes.NodeUnavailable"/>, nothing produced) back in
+    /// progress, so that the same response can run again. False when it is anything else: a turn that produced output or finished
+    /// for another reason is never run twice.
+    /// </summary>
+    public async Task<bool> ReopenInterruptedAsync(string conversationId, string responseId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE responses SET status = 'in_progress', completed_at = NULL, error = NULL
+            WHERE id = @id AND conversation_id = @conversation_id AND status = 'failed' AND output_text = '' AND deleted_at IS NULL
+              AND error LIKE @node_unavailable
+            """;
+        command.AddParameter("id", responseId);
+        command.AddParameter("conversation_id", conversationId);
+        command.AddParameter("node_unavailable", $"%\"{TurnErrorCodes.NodeUnavailable}\"%");
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -145,6 +166,7 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
         Error = reader.IsDBNull(12) ? null : JsonSerializer.Deserialize(reader.GetString(12), StoreJsonContext.Default.TurnError),
         ReasoningEffort = reader.IsDBNull(13) ? null : reader.GetString(13),
         OutputFormat = reader.IsDBNull(14) ? null : JsonSerializer.Deserialize(reader.GetString(14), StoreJsonContext.Default.OutputFormat),
+        Echo = reader.IsDBNull(15) ? null : JsonSerializer.Deserialize(reader.GetString(15), StoreJsonContext.Default.ResponseEcho),
     };
 }
 
@@ -154,4 +176,5 @@ public sealed class ConversationStore(ClusterDatabase database, TimeProvider tim
 [JsonSerializable(typeof(TokenUsage))]
 [JsonSerializable(typeof(TurnError))]
 [JsonSerializable(typeof(OutputFormat))]
+[JsonSerializable(typeof(ResponseEcho))]
 internal sealed partial class StoreJsonContext : JsonSerializerContext;

@@ -1,5 +1,3 @@
-using OrleansCodex.Cluster.Hosting;
-
 namespace OrleansCodex.Grains.Conversations;
 
 /// <summary>
@@ -55,6 +53,8 @@ public sealed class ServedProviders
         return new ServedProviders(providers, string.Join(',', providers.Select(ModelRouting.ProviderName)));
     }
 
-    /// <summary>Copies the setting into the node's metadata.</summary>
-    internal void Publish(NodeMetadataOptions metadata) => metadata.Metadata[ModelRouting.ProvidersMetadataKey] = Setting;
+    /// <summary>Whether a silo's <c>providers</c> metadata (see <see cref="ModelRouting.ProvidersMetadataKey"/>) names <paramref name="provider"/>.</summary>
+    public static bool Lists(string? providersMetadata, CliProvider provider) =>
+        providersMetadata is not null
+        && providersMetadata.Split(',', StringSplitOptions.TrimEntries).Contains(ModelRouting.ProviderName(provider), StringComparer.OrdinalIgnoreCase);
 }

@@ -23,6 +23,9 @@ internal sealed class ChildProcess : IAsyncDisposable, IDisposable
     private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();
     private static readonly string? SetsidPath = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
 
+    /// <summary>Every CLI process of this node not yet disposed, for <see cref="KillAll"/>.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ChildProcess, byte> Live = new();
+
     private readonly Process _process;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -44,6 +47,24 @@ internal sealed class ChildProcess : IAsyncDisposable, IDisposable
         Id = process.Id;
         _processGroup = ownGroup ? process.Id : null;
         _stderrPump = PumpStderrAsync();
+        Live.TryAdd(this, 0);
+    }
+
+    /// <summary>
+    /// Kills every CLI process of this node with its process group, at once and without waiting: for a node that must stop now (a
+    /// silo declared dead fails fast, and processes in their own session would outlive it, still running a turn's commands).
+    /// Returns how many were signalled.
+    /// </summary>
+    public static int KillAll(string reason)
+    {
+        var count = 0;
+        foreach (var process in Live.Keys)
+        {
+            process.Kill(reason);
+            count++;
+        }
+
+        return count;
     }
 
     public int Id { get; }
@@ -296,6 +317,7 @@ internal sealed class ChildProcess : IAsyncDisposable, IDisposable
         await KillAsync("disposed while running");
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            Live.TryRemove(this, out _);
             _process.Dispose();
         }
     }
@@ -310,6 +332,7 @@ internal sealed class ChildProcess : IAsyncDisposable, IDisposable
 
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            Live.TryRemove(this, out _);
             _process.Dispose();
         }
     }

@@ -1,40 +1,48 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
-using OrleansCodex.Cluster.Membership;
 using OrleansCodex.Grains.Conversations;
+using OrleansCodex.Grains.Providers;
 
 namespace OrleansCodex.Grains.Workers;
 
 /// <summary>
-/// Hands out this node's idle CLI worker grains, like Orleans' stateless-worker pool: a turn takes a free worker key for its
-/// duration and gives it back. The number of workers bounds how many CLI turns run at once; a turn that finds none free waits
-/// up to <see cref="WorkerOptions.QueueTimeout"/>, and at most <see cref="WorkerOptions.MaxQueuedTurns"/> turns per provider wait:
-/// the queue is bounded, one more is refused at once.
+/// This node's CLI slots, plain node-local code (no grain: a turn never leaves the node that runs its conversation). A turn takes a
+/// free slot of its provider for its duration and runs in that provider's runner; the number of slots bounds how many CLI turns run
+/// at once. A turn that finds none free waits up to <see cref="WorkerOptions.QueueTimeout"/>, and at most
+/// <see cref="WorkerOptions.MaxQueuedTurns"/> turns per provider wait: the queue is bounded, one more is refused at once.
 /// </summary>
-public sealed class CliWorkerPool : INodeLoad
+public sealed class CliWorkerPool
 {
-    private readonly Dictionary<CliProvider, Channel<string>> _idle = [];
+    private readonly Dictionary<CliProvider, Channel<int>> _idle = [];
     private readonly Dictionary<CliProvider, int> _capacity = [];
     private readonly Dictionary<CliProvider, StrongBox<int>> _waitingFor = [];
-    private int _waiting;
+    private readonly Dictionary<CliProvider, ICliRunner> _runners;
     private readonly TimeSpan _queueTimeout;
     private readonly int _maxQueued;
+    private int _waiting;
 
-    public CliWorkerPool(IOptions<WorkerOptions> options)
+    public CliWorkerPool(IOptions<WorkerOptions> options, IEnumerable<ICliRunner> runners)
     {
         _queueTimeout = options.Value.QueueTimeout;
         _maxQueued = options.Value.MaxQueuedTurns;
+        _runners = runners.ToDictionary(r => r.Provider);
         Fill(CliProvider.Codex, options.Value.Codex);
         Fill(CliProvider.Claude, options.Value.Claude);
     }
 
-    /// <summary>Workers of a provider that are free right now.</summary>
+    /// <summary>Slots of a provider that are free right now.</summary>
     public int IdleCount(CliProvider provider) => _idle[provider].Reader.Count;
 
+    /// <summary>Slots of a provider.</summary>
+    public int Capacity(CliProvider provider) => _capacity[provider];
+
+    /// <summary>Turns of a provider waiting for a slot right now.</summary>
+    public int QueuedCount(CliProvider provider) => Volatile.Read(ref _waitingFor[provider].Value);
+
     /// <summary>
-    /// For placement: the busiest provider's share of busy workers, plus turns waiting for one (1 = every worker of some provider
-    /// busy). A conversation placed on a saturated node would queue, so new ones go to less loaded nodes.
+    /// For placement: the busiest provider's share of busy slots, plus turns waiting for one (1 = every slot of some provider busy).
+    /// A conversation placed on a saturated node would queue, so new ones go to less loaded nodes.
     /// </summary>
     public double CurrentLoad
     {
@@ -46,16 +54,39 @@ public sealed class CliWorkerPool : INodeLoad
         }
     }
 
-    /// <summary>Turns of a provider waiting for a worker right now.</summary>
-    public int QueuedCount(CliProvider provider) => Volatile.Read(ref _waitingFor[provider].Value);
+    /// <summary>
+    /// Runs a turn in a slot of its provider: waits for one (bounded), then streams the runner's events; the slot is free again
+    /// when the stream ends. No slot (queue full, or none within the queue timeout) is a <see cref="TurnEventKind.Failed"/> event.
+    /// Cancellation reaches the runner, which ends the CLI's turn.
+    /// </summary>
+    public async IAsyncEnumerable<TurnEvent> RunAsync(CliTurn turn, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var (slot, refusal) = await AcquireAsync(turn.Provider, cancellationToken);
+        if (slot is null)
+        {
+            yield return TurnEvent.Fail(refusal == WorkerRefusal.QueueFull
+                ? new TurnError(TurnErrorCodes.QueueFull, $"All {turn.Provider} workers on this node are busy and {QueuedCount(turn.Provider)} turns are already waiting; try again later.")
+                : new TurnError(TurnErrorCodes.Overloaded, $"All {turn.Provider} workers on this node stayed busy; try again shortly."));
+            yield break;
+        }
 
-    /// <summary>Takes a free worker, waiting for one if the queue has room; otherwise says why there is none.</summary>
-    public async Task<WorkerAcquisition> AcquireAsync(CliProvider provider, CancellationToken cancellationToken)
+        using (slot)
+        {
+            var runner = _runners.GetValueOrDefault(turn.Provider) ?? throw new InvalidOperationException($"No CLI runner is registered for {turn.Provider}.");
+            await foreach (var turnEvent in runner.RunAsync(turn, cancellationToken).WithCancellation(cancellationToken))
+            {
+                yield return turnEvent;
+            }
+        }
+    }
+
+    /// <summary>Takes a free slot, waiting for one if the queue has room; otherwise says why there is none.</summary>
+    internal async Task<WorkerAcquisition> AcquireAsync(CliProvider provider, CancellationToken cancellationToken)
     {
         var idle = _idle[provider];
-        if (idle.Reader.TryRead(out var key))
+        if (idle.Reader.TryRead(out var index))
         {
-            return new WorkerAcquisition(new WorkerLease(key, idle.Writer), WorkerRefusal.None);
+            return new WorkerAcquisition(new WorkerLease(index, idle.Writer), WorkerRefusal.None);
         }
 
         var waiting = _waitingFor[provider];
@@ -70,8 +101,8 @@ public sealed class CliWorkerPool : INodeLoad
         Interlocked.Increment(ref _waiting);
         try
         {
-            key = await idle.Reader.ReadAsync(wait.Token);
-            return new WorkerAcquisition(new WorkerLease(key, idle.Writer), WorkerRefusal.None);
+            index = await idle.Reader.ReadAsync(wait.Token);
+            return new WorkerAcquisition(new WorkerLease(index, idle.Writer), WorkerRefusal.None);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -86,21 +117,19 @@ public sealed class CliWorkerPool : INodeLoad
 
     private void Fill(CliProvider provider, int count)
     {
-        var channel = Channel.CreateUnbounded<string>();
+        var channel = Channel.CreateUnbounded<int>();
         for (var i = 0; i < count; i++)
         {
-            channel.Writer.TryWrite(WorkerKey(provider, i));
+            channel.Writer.TryWrite(i);
         }
 
         _idle[provider] = channel;
         _capacity[provider] = count;
         _waitingFor[provider] = new StrongBox<int>();
     }
-
-    public static string WorkerKey(CliProvider provider, int index) => $"{provider.ToString().ToLowerInvariant()}-{index}";
 }
 
-/// <summary>Why no worker was handed out.</summary>
+/// <summary>Why no slot was handed out.</summary>
 public enum WorkerRefusal
 {
     None,
@@ -108,25 +137,25 @@ public enum WorkerRefusal
     /// <summary><see cref="WorkerOptions.MaxQueuedTurns"/> turns were already waiting: refused at once (429).</summary>
     QueueFull,
 
-    /// <summary>No worker became free within <see cref="WorkerOptions.QueueTimeout"/> (503).</summary>
+    /// <summary>No slot became free within <see cref="WorkerOptions.QueueTimeout"/> (503).</summary>
     QueueTimeout,
 }
 
 /// <summary>The outcome of <see cref="CliWorkerPool.AcquireAsync"/>: a lease, or the reason there is none.</summary>
-public readonly record struct WorkerAcquisition(WorkerLease? Lease, WorkerRefusal Refusal);
+internal readonly record struct WorkerAcquisition(WorkerLease? Lease, WorkerRefusal Refusal);
 
-/// <summary>A worker taken from the pool; disposing gives it back.</summary>
-public sealed class WorkerLease(string key, ChannelWriter<string> idle) : IDisposable
+/// <summary>A slot taken from the pool; disposing gives it back.</summary>
+internal sealed class WorkerLease(int index, ChannelWriter<int> idle) : IDisposable
 {
     private int _returned;
 
-    public string Key { get; } = key;
+    public int Index { get; } = index;
 
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _returned, 1) == 0)
         {
-            idle.TryWrite(Key);
+            idle.TryWrite(Index);
         }
     }
 }

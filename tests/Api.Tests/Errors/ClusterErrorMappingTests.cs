@@ -1,6 +1,5 @@
 using OrleansCodex.Api.Errors;
 using OrleansCodex.Api.Turns;
-using OrleansCodex.Cluster;
 using OrleansCodex.Grains.Conversations;
 using Xunit;
 
@@ -12,7 +11,7 @@ public sealed class ClusterErrorMappingTests
     [Fact]
     public void FromException_NodeLostDuringTheCall_Is503NodeUnavailableWithRetryAfter()
     {
-        var error = OpenAiErrors.FromException(new SiloUnavailableException("Node node-2@1 (http://10.0.0.7:8080/) was declared dead during the call."));
+        var error = OpenAiErrors.FromException(new SiloUnavailableException("The target silo became unavailable for message: S10.0.0.7:11111:1234 was declared dead."));
 
         Assert.Equal(503, error.StatusCode);
         Assert.Equal(TurnErrorCodes.NodeUnavailable, error.Code);
@@ -24,7 +23,7 @@ public sealed class ClusterErrorMappingTests
     [Fact]
     public void FromException_NoNodeServesTheProvider_Is503ProviderUnavailable()
     {
-        var error = OpenAiErrors.FromException(new NoEligibleNodeException("None of the 2 active nodes declares providers containing 'claude'."));
+        var error = OpenAiErrors.FromException(new ProviderUnavailableException("claude"));
 
         Assert.Equal(503, error.StatusCode);
         Assert.Equal(TurnErrorCodes.ProviderUnavailable, error.Code);
@@ -33,10 +32,21 @@ public sealed class ClusterErrorMappingTests
     [Fact]
     public void FromException_CallTimedOut_Is504Timeout()
     {
-        var error = OpenAiErrors.FromException(new TimeoutException("no answer within Cluster:CallTimeout"));
+        var error = OpenAiErrors.FromException(new TimeoutException("Response did not arrive on time in 00:00:10 for message: Request S10.0.0.7:11111:1234"));
 
         Assert.Equal(504, error.StatusCode);
         Assert.Equal(TurnErrorCodes.Timeout, error.Code);
+        Assert.DoesNotContain("10.0.0.7", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromException_GatewayConnectionLost_Is503NodeUnavailable()
+    {
+        var error = OpenAiErrors.FromException(new OrleansException("Connection to 10.0.0.7:30000 was lost."));
+
+        Assert.Equal(503, error.StatusCode);
+        Assert.Equal(TurnErrorCodes.NodeUnavailable, error.Code);
+        Assert.DoesNotContain("10.0.0.7", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,14 +8,23 @@ namespace OrleansCodex.Api.Tests.Responses;
 
 public sealed class ResponsesStreamWriterTests
 {
-    private static readonly ResponseTemplate Template = new(
-        "resp_0123456789abcdef01234567aaaaaaaaaaaaaaaaaaaaaaaa", DateTimeOffset.FromUnixTimeSeconds(1_800_000_000), "gpt-5.5",
-        "be brief", new Dictionary<string, string> { ["k"] = "v" }, null, true, "low");
+    private static readonly StoredResponse Accepted = new()
+    {
+        Id = "resp_0123456789abcdef01234567aaaaaaaaaaaaaaaaaaaaaaaa",
+        ConversationId = "conv_0123456789abcdef01234567",
+        CreatedAt = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000),
+        Model = "gpt-5.5",
+        Status = ResponseStatus.InProgress,
+        Instructions = "be brief",
+        Metadata = new Dictionary<string, string> { ["k"] = "v" },
+        Input = [InputMessage.User("hi")],
+        ReasoningEffort = "low",
+    };
 
     private static async Task<(List<SseFrame> Frames, TurnOutcome Outcome)> WriteAsync(params TurnEvent?[] events)
     {
         var stream = new MemoryStream();
-        var writer = new ResponsesStreamWriter(new SseWriter(stream), Template, TimeProvider.System);
+        var writer = new ResponsesStreamWriter(new SseWriter(stream), Accepted);
         var outcome = await writer.WriteAsync(ToAsync(events), CancellationToken.None);
         return (Sse.Parse(stream), outcome);
     }
@@ -131,7 +140,7 @@ public sealed class ResponsesStreamWriterTests
     public async Task WriteAsync_GrainCallThrows_EndsWithResponseFailed()
     {
         var stream = new MemoryStream();
-        var writer = new ResponsesStreamWriter(new SseWriter(stream), Template, TimeProvider.System);
+        var writer = new ResponsesStreamWriter(new SseWriter(stream), Accepted);
 
         var outcome = await writer.WriteAsync(Throwing(), CancellationToken.None);
 

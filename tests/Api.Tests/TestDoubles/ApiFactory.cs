@@ -7,8 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenAI;
-using OrleansCodex.Cluster;
 using OrleansCodex.Grains.Providers;
+using OrleansCodex.Silo.Membership;
 
 namespace OrleansCodex.Api.Tests.TestDoubles;
 
@@ -42,13 +42,14 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         builder.ConfigureTestServices(services =>
         {
-            // HTTP-layer tests: no grain runtime, storage or CLI probing; the silo's own tests and the end-to-end tests cover those.
+            // HTTP-layer tests: no Orleans silo, storage or CLI probing; the silo's own tests and the end-to-end tests cover those.
             foreach (var hosted in services.Where(IsSiloHostedService).ToList())
             {
                 services.Remove(hosted);
             }
 
             services.AddSingleton<IGrainFactory>(Conversations);
+            services.AddSingleton<IClusterMembershipView>(new NoMembership());
             services.AddSingleton<IProviderStatusService>(Providers);
             services.AddSingleton<ICliModelCatalog>(ModelCatalog);
         });
@@ -58,8 +59,16 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         descriptor.ServiceType == typeof(IHostedService)
         && (descriptor.ImplementationType ?? descriptor.ImplementationFactory?.Method.DeclaringType ?? descriptor.ImplementationInstance?.GetType())
             ?.Assembly.GetName().Name is { } assembly
-        && assembly.StartsWith("OrleansCodex.", StringComparison.Ordinal)
+        && (assembly.StartsWith("Orleans.", StringComparison.Ordinal) || assembly.StartsWith("OrleansCodex.", StringComparison.Ordinal))
         && assembly != "OrleansCodex.Api";
+
+    /// <summary>No silo ever dies here (the fake conversations run in this process).</summary>
+    private sealed class NoMembership : IClusterMembershipView
+    {
+        public IReadOnlyList<KnownSilo> Members => [];
+
+        public Task WhenDeadAsync(SiloAddress silo, CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
+    }
 
     public HttpClient CreateAuthorizedClient()
     {

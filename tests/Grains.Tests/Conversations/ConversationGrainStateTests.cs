@@ -24,8 +24,8 @@ public sealed class ConversationGrainStateTests(ConversationHostFixture host) : 
         Assert.NotNull(stored);
         Assert.Equal(ResponseStatus.Failed, stored.Status);
         Assert.NotNull(stored.Error);
-        Assert.Equal(TurnErrorCodes.ServerError, stored.Error.Code);
-        Assert.Contains("interrupted", stored.Error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(TurnErrorCodes.NodeUnavailable, stored.Error.Code);
+        Assert.Contains("stopped before the turn finished", stored.Error.Message, StringComparison.OrdinalIgnoreCase);
         Assert.NotNull(stored.CompletedAt);
         Assert.Equal(interrupted.Input, stored.Input, (a, b) => a.Role == b.Role && a.Text == b.Text);
         // Only the activating conversation's rows are its own to repair.

@@ -2,9 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using OrleansCodex.Cluster;
-using OrleansCodex.Cluster.Hosting;
 using OrleansCodex.Grains.Conversations;
+using OrleansCodex.Silo.Hosting;
 using OrleansCodex.Testing.Cli;
 using OrleansCodex.Testing.StubModel;
 using Xunit;
@@ -12,8 +11,8 @@ using Xunit;
 namespace OrleansCodex.Grains.Tests.HostedConversations;
 
 /// <summary>
-/// A real grain host for one test class: the runtime over SQLite in a temporary directory, the conversation and worker grains,
-/// and the real CLIs pointed at a stub model server. Derive and override <see cref="Settings"/> for other options.
+/// A real Orleans silo for one test class, wired as the service wires it (<c>AddOrleansCodexSilo</c>): localhost clustering, grain
+/// state and the turn log in SQLite in a temporary directory, and the real CLIs pointed at a stub model server. Derive and override <see cref="Settings"/> for other options.
 /// </summary>
 public class ConversationHostFixture : IAsyncLifetime
 {
@@ -60,7 +59,7 @@ public class ConversationHostFixture : IAsyncLifetime
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Debug).AddProvider(Logs);
-        builder.Services.AddClusterRuntime(builder.Configuration).AddConversationGrains(builder.Configuration);
+        builder.AddOrleansCodexSilo();
         _host = builder.Build();
 
         using var timeout = new CancellationTokenSource(Wait);
@@ -100,16 +99,35 @@ public class ConversationHostFixture : IAsyncLifetime
     /// <summary>The folder the CLIs of a conversation run in.</summary>
     public string WorkingDirectory(string conversationId) => Path.Combine(Path.GetFullPath(DataDirectory), "work", conversationId);
 
-    /// <summary>Runs a turn on the conversation its response id names, to its end (bounded by <see cref="Wait"/>), and returns its events.</summary>
+    /// <summary>
+    /// Starts a turn on the conversation its response id names and watches it to its end (bounded by <see cref="Wait"/>); returns its
+    /// events (a refusal is one failed event).
+    /// </summary>
     public async Task<List<TurnEvent>> RunTurnAsync(TurnRequest request, CancellationToken cancellationToken = default)
     {
         Assert.True(ResponseIds.TryGetConversationId(request.ResponseId, out var conversationId), request.ResponseId);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Wait);
-        var events = new List<TurnEvent>();
-        await foreach (var turnEvent in Conversation(conversationId).RunTurn(request, timeout.Token))
+        var conversation = Conversation(conversationId);
+        var start = await conversation.Start(request, timeout.Token);
+        if (start.Error is { } refused)
         {
-            events.Add(turnEvent);
+            return [TurnEvent.Fail(refused)];
+        }
+
+        var events = new List<TurnEvent>();
+        try
+        {
+            await foreach (var turnEvent in conversation.Watch(request.ResponseId, -1, timeout.Token))
+            {
+                events.Add(turnEvent);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // As the front end does when its client goes away: stop the turn too.
+            await conversation.Cancel(request.ResponseId);
+            throw;
         }
 
         return events;

@@ -58,7 +58,7 @@ public sealed class ServedProvidersTests(CodexOnlyHostFixture host) : IClassFixt
     [Fact]
     public async Task CurrentLoad_BusiestProviderShareOfBusyWorkersPlusWaitingTurns()
     {
-        var pool = new CliWorkerPool(Options.Create(new WorkerOptions { Codex = 2, Claude = 4, QueueTimeout = TimeSpan.FromSeconds(30) }));
+        var pool = new CliWorkerPool(Options.Create(new WorkerOptions { Codex = 2, Claude = 4, QueueTimeout = TimeSpan.FromSeconds(30) }), []);
         Assert.Equal(0, pool.CurrentLoad);
 
         using var codex1 = (await pool.AcquireAsync(CliProvider.Codex, CancellationToken.None)).Lease;

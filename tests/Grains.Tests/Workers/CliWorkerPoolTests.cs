@@ -8,7 +8,7 @@ namespace OrleansCodex.Grains.Tests.Workers;
 public sealed class CliWorkerPoolTests
 {
     private static CliWorkerPool Pool(int workers, int maxQueued, TimeSpan? queueTimeout = null) =>
-        new(Options.Create(new WorkerOptions { Codex = workers, Claude = workers, MaxQueuedTurns = maxQueued, QueueTimeout = queueTimeout ?? TimeSpan.FromSeconds(30) }));
+        new(Options.Create(new WorkerOptions { Codex = workers, Claude = workers, MaxQueuedTurns = maxQueued, QueueTimeout = queueTimeout ?? TimeSpan.FromSeconds(30) }), []);
 
     [Fact]
     public async Task Acquire_BeyondTheQueueBound_IsRefusedAtOnceWithQueueFull()

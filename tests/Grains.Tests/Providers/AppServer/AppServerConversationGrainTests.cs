@@ -92,22 +92,26 @@ public sealed class AppServerConversationGrainTests(AppServerHostFixture host) :
 
         // Act
         var stopwatch = new Stopwatch();
-        var outcome = await Record.ExceptionAsync(async () =>
+        var grain = host.Conversation(conversation);
+        Assert.Null((await grain.Start(slow, cancellation.Token)).Error);
+        TurnEvent? terminal = null;
+        await foreach (var turnEvent in grain.Watch(slow.ResponseId, -1, cancellation.Token))
         {
-            await foreach (var turnEvent in host.Conversation(conversation).RunTurn(slow, cancellation.Token))
+            if (turnEvent.Kind == TurnEventKind.TextDelta && ++deltas == 2)
             {
-                if (turnEvent.Kind == TurnEventKind.TextDelta && ++deltas == 2)
-                {
-                    stopwatch.Start();
-                    await cancellation.CancelAsync();
-                }
+                stopwatch.Start();
+                Assert.True(await grain.Cancel(slow.ResponseId));
             }
-        });
+
+            terminal = turnEvent.IsTerminal ? turnEvent : terminal;
+        }
+
         stopwatch.Stop();
         var next = await host.CompleteTurnAsync(Turns.Request(conversation, Turns.Codex, "warm after words", previousResponseId: first.ResponseId));
 
         // Assert: token deltas streamed through the grain, the cancelled turn was interrupted promptly and stored as cancelled.
-        Assert.IsAssignableFrom<OperationCanceledException>(outcome);
+        Assert.Equal(TurnErrorCodes.Cancelled, terminal?.Error?.Code);
+        Assert.Equal(ResponseStatus.Cancelled, terminal?.Response?.Status);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"cancellation took {stopwatch.Elapsed}");
         Assert.Equal(ResponseStatus.Cancelled, (await host.Conversation(conversation).GetResponse(slow.ResponseId))?.Status);
         Assert.True(await host.Stub.WaitForNoActiveStreamsAsync(TimeSpan.FromSeconds(5)), "the slow stream was not closed");

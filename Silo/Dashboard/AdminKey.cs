@@ -1,0 +1,27 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OrleansCodex.Silo.Dashboard;
+
+/// <summary>
+/// The operator's key for the Orleans dashboard (and later operator pages): <c>Auth:AdminKey</c>, else the client key
+/// <c>Auth:ApiKey</c> / <c>PROXY_API_KEY</c>. Kept only as a SHA-256 hash and compared in constant time; never logged.
+/// </summary>
+public sealed class AdminKey
+{
+    private readonly byte[]? _hash;
+
+    public AdminKey(IConfiguration configuration)
+    {
+        var key = configuration["Auth:AdminKey"] is { Length: > 0 } admin ? admin : configuration["Auth:ApiKey"];
+        _hash = string.IsNullOrEmpty(key) ? null : Hash(key);
+    }
+
+    /// <summary>Whether a key is configured. Without one, the dashboard is served to loopback connections only.</summary>
+    public bool IsConfigured => _hash is not null;
+
+    public bool Matches(string? candidate) =>
+        _hash is not null && candidate is not null && CryptographicOperations.FixedTimeEquals(Hash(candidate), _hash);
+
+    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+}

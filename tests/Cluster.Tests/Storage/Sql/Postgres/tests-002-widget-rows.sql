@@ -1,1 +1,0 @@
-INSERT INTO widgets (id, name) VALUES (1, 'first');
