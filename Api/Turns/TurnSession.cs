@@ -24,6 +24,9 @@ public sealed partial class TurnSession : IAsyncDisposable
 
     private static readonly TimeSpan CancelTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long starting a turn is retried across node failures: a few times the ~2 s Orleans takes to declare a silo dead.</summary>
+    private static readonly TimeSpan StartRetryWindow = TimeSpan.FromSeconds(8);
+
     private readonly TurnGateway _gateway;
     private readonly IConversationGrain _conversation;
     private readonly TurnRequest _request;
@@ -292,23 +295,24 @@ public sealed partial class TurnSession : IAsyncDisposable
 
     private static async Task<TurnStart> StartWithRetriesAsync(TurnGateway gateway, IConversationGrain conversation, TurnRequest request, CancellationToken cancellationToken)
     {
+        var deadline = gateway.TimeProvider.GetUtcNow() + StartRetryWindow;
         for (var attempt = 1; ; attempt++)
         {
-            TurnStart start;
             try
             {
-                start = await conversation.Start(request, cancellationToken);
+                return await conversation.Start(request, cancellationToken);
             }
-            catch (Exception e) when (TurnOutcome.IsNodeFailure(e) && attempt < MaxRestarts && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (IsRetryable(e) && gateway.TimeProvider.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
             {
-                // The conversation's node failed; membership moves it within about two seconds. The start is idempotent.
+                // The conversation's node failed, or its directory entry still names a silo not yet declared dead (about two
+                // seconds): the start is idempotent per response id, so it is simply sent again until membership has caught up.
                 LogRestart(gateway.Logger, request.ResponseId, e.GetType().Name);
-                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), gateway.TimeProvider, cancellationToken);
-                continue;
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 250 * attempt)), gateway.TimeProvider, cancellationToken);
             }
-
-            return start;
         }
+
+        // A refusal of the cluster (no silo serves the provider) or a bug is not retried; a cancelled caller neither.
+        static bool IsRetryable(Exception e) => e is not (ProviderUnavailableException or ArgumentException or OperationCanceledException);
     }
 
     private static async Task DisposeQuietlyAsync(IAsyncEnumerator<TurnEvent> events)

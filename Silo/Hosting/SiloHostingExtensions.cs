@@ -81,8 +81,8 @@ public static class SiloHostingExtensions
                         o.ConnectionString = sqlite.ConnectionString;
                         break;
                     case PostgresDatabase postgres:
+                        // One Npgsql pool for our tables and Orleans' (Orleans takes a connection string or a data source, not both).
                         o.Invariant = PostgresInvariant;
-                        o.ConnectionString = postgres.ConnectionString;
                         o.DataSource = postgres.DataSource;
                         break;
                 }
@@ -100,7 +100,6 @@ public static class SiloHostingExtensions
                 silo.UseAdoNetClustering(options => options.Configure<Database>((o, database) =>
                 {
                     o.Invariant = PostgresInvariant;
-                    o.ConnectionString = ((PostgresDatabase)database).ConnectionString;
                     o.DataSource = ((PostgresDatabase)database).DataSource;
                 }));
                 ConfigureFailureDetection(silo);

@@ -1,20 +1,22 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text.Json;
-using Npgsql;
+using System.Text.RegularExpressions;
 using OrleansCodex.Testing.Cli;
 using OrleansCodex.Testing.Postgres;
 using OrleansCodex.Testing.Service;
 using OrleansCodex.Testing.StubModel;
 
-// Three service processes (Api co-hosting a silo) in one PostgreSQL cluster, the real Codex CLI against the stub model server.
-// Measures (1) a grain call and a resumed turn sent to the conversation's own node versus to another node, and (2) failover:
-// kill -9 of the node holding the conversation, then the time until the next turn, sent to a surviving node, is answered.
+// Three service processes (Api co-hosting an Orleans silo) in one PostgreSQL cluster, the real Codex CLI against the stub model
+// server. Measures (0) a node's start (process start to /health ok, joined) and its memory (RSS) once warm, (1) a grain call and a
+// resumed turn sent to the conversation's own node versus to another node, and (2) failover: kill -9 of the node holding the
+// conversation (with its CLIs, as a machine dies), then the time until the next turn, sent to a surviving node, is answered.
 // Usage: dotnet run -c Release --project bench/ClusterFailover [kills] [calls]
 var kills = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
 var calls = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
-const string Secret = "bench-cluster-secret-0123456789";
 const string Model = StubModelServer.CodexModel;
 
 await using var stub = await StubModelServer.StartAsync();
@@ -26,15 +28,21 @@ var environment = new Dictionary<string, string>(cli.Environment)
     ["CODEX_PATH"] = cli.CodexPath,
     ["CLAUDE_PATH"] = cli.ClaudePath,
     ["Serilog__MinimumLevel__Default"] = "Warning",
+    ["Serilog__MinimumLevel__Override__OrleansCodex.Grains.Conversations.ConversationGrain"] = "Information",
 };
 
 var nodes = new Dictionary<string, ServiceProcess>();
+var ports = new Dictionary<string, (int Silo, int Gateway)>();
+var starts = new List<double>();
 try
 {
     foreach (var id in new[] { "node-1", "node-2", "node-3" })
     {
         nodes[id] = await StartNodeAsync(id);
     }
+
+    Console.WriteLine(FormattableString.Invariant(
+        $"Node start (process start → /health ok, silo active in the cluster): {string.Join(", ", starts.Select(s => $"{s:F0}"))} ms."));
 
     // (1) Cross-node versus local: the conversation lives on node-1, which received its first turn.
     var head = await TurnAsync(nodes["node-1"], null);
@@ -47,6 +55,8 @@ try
     Console.WriteLine("|---|---|---|---|");
     Report("GET /v1/responses/{id} (one grain call)", getLocal, getRemote);
     Report("resumed Codex turn (streamed grain call)", turnLocal, turnRemote);
+    Console.WriteLine(FormattableString.Invariant(
+        $"RSS of each node after these turns (service process only, CLIs apart): {string.Join(", ", nodes.Select(n => $"{n.Key} {RssMiB(n.Value.ProcessId):F0} MiB"))}."));
 
     // (2) Failover after kill -9 of the owner: each time a new two-turn conversation (the stub echoes the whole history, so one
     // long conversation would make later turns slower for reasons unrelated to failover), its node killed, the next turn sent to
@@ -59,10 +69,10 @@ try
         var conversation = await TurnAsync(nodes[owner], await TurnAsync(nodes[owner], null));
         var killed = nodes[owner];
         var stopwatch = Stopwatch.StartNew();
-        ProcessTree.Signal(killed.ProcessId, 9);
+        await killed.KillTreeAsync();
         conversation = await TurnAsync(nodes[survivor], conversation);
         failovers[i] = stopwatch.Elapsed.TotalMilliseconds;
-        Console.Error.WriteLine(FormattableString.Invariant($"kill {i + 1}: {owner} -> {await OwnerOfAsync(conversation)} in {failovers[i]:F0} ms"));
+        Console.Error.WriteLine(FormattableString.Invariant($"kill {i + 1}: {owner} -> {OwnerOf(conversation)} in {failovers[i]:F0} ms"));
         await killed.DisposeAsync();
         nodes[owner] = await StartNodeAsync(owner);
     }
@@ -82,11 +92,34 @@ finally
 
 return 0;
 
-Task<ServiceProcess> StartNodeAsync(string nodeId) => ServiceProcess.StartAsync(environment, apiKey: "bench-key", cli.CreateWorkingDirectory(nodeId),
-[
-    "--Cluster:Mode", "Postgres", "--Cluster:NodeId", nodeId, "--Cluster:ClusterId", "bench", "--Cluster:Secret", Secret,
-    "--ConnectionStrings:Postgres", connectionString,
-]);
+async Task<ServiceProcess> StartNodeAsync(string nodeId)
+{
+    if (!ports.TryGetValue(nodeId, out var orleans))
+    {
+        ports[nodeId] = orleans = (FreePort(), FreePort());
+    }
+
+    var stopwatch = Stopwatch.StartNew();
+    var node = await ServiceProcess.StartAsync(environment, apiKey: "bench-key", cli.CreateWorkingDirectory(nodeId),
+    [
+        "--Cluster:Mode", "Postgres", "--Cluster:NodeId", nodeId, "--Cluster:ClusterId", "bench",
+        "--Cluster:SiloPort", orleans.Silo.ToString(CultureInfo.InvariantCulture), "--Cluster:GatewayPort", orleans.Gateway.ToString(CultureInfo.InvariantCulture),
+        "--ConnectionStrings:Postgres", connectionString,
+    ], new ServiceStartOptions { RequireHealthOk = true });
+    starts.Add(stopwatch.Elapsed.TotalMilliseconds);
+    return node;
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+static double RssMiB(int pid) =>
+    File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+        .Select(l => double.Parse(Regex.Match(l, @"\d+").Value, CultureInfo.InvariantCulture) / 1024).FirstOrDefault();
 
 async Task<string> TurnAsync(ServiceProcess node, string? previousId)
 {
@@ -110,13 +143,12 @@ async Task GetAsync(ServiceProcess node, string responseId)
     response.EnsureSuccessStatusCode();
 }
 
-async Task<string> OwnerOfAsync(string responseId)
+// The node whose conversation grain logged the latest activation of the conversation.
+string OwnerOf(string responseId)
 {
-    await using var connection = new NpgsqlConnection(connectionString);
-    await connection.OpenAsync();
-    await using var command = new NpgsqlCommand("SELECT node_id FROM grain_directory WHERE grain_type = 'conversation' AND grain_key = @key", connection);
-    command.Parameters.AddWithValue("key", "conv_" + responseId["resp_".Length..("resp_".Length + 24)]);
-    return (string?)await command.ExecuteScalarAsync() ?? throw new InvalidOperationException($"No directory entry for {responseId}.");
+    var conversation = "conv_" + responseId["resp_".Length..("resp_".Length + 24)];
+    return nodes.Where(n => !n.Value.HasExited && n.Value.Output.Contains($"Activated conversation {conversation} on", StringComparison.Ordinal))
+        .Select(n => n.Key).LastOrDefault() ?? "?";
 }
 
 static async Task<double[]> MeasureAsync(int runs, Func<Task> call)

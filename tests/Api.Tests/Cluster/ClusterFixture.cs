@@ -1,7 +1,13 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
+using Orleans.Configuration;
+using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Testing.Cli;
 using OrleansCodex.Testing.Postgres;
 using OrleansCodex.Testing.Service;
@@ -10,17 +16,20 @@ using OrleansCodex.Testing.StubModel;
 namespace OrleansCodex.Api.Tests.Cluster;
 
 /// <summary>
-/// A real three-node cluster: one throw-away PostgreSQL database, one stub model server, one set of CLI homes, and three processes
-/// of the Api (each co-hosting a silo) in <c>Cluster:Mode=Postgres</c>, on fixed loopback ports so that a node can be restarted at
-/// the same address. Catalog activations are logged at Debug so tests can count them from the processes' output. Tests may kill,
-/// pause or restart nodes; <see cref="EnsureClusterAsync"/> brings the three back. Every process started with this fixture's
-/// <c>CODEX_HOME</c> (nodes, silos, clients, CLIs) must be gone when it is disposed.
+/// A real three-node Orleans cluster: one throw-away PostgreSQL database (Orleans' ADO.NET membership and grain state, our turn
+/// log), one stub model server, one set of CLI homes, and three processes of the Api (each co-hosting a silo) in
+/// <c>Cluster:Mode=Postgres</c>, on fixed loopback HTTP, silo and gateway ports so that a node can be restarted at the same address.
+/// Conversations log their activations, so tests can count them from the processes' output; an Orleans client of the cluster
+/// (<see cref="WhereIsAsync"/>) asks Orleans itself where a conversation lives. Tests may kill, pause or restart nodes;
+/// <see cref="EnsureClusterAsync"/> brings the three back. Every process started with this fixture's <c>CODEX_HOME</c> (nodes,
+/// silos, clients, CLIs) must be gone when it is disposed.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public const string ApiKey = "sk-orleanscodex-cluster-0123456789";
 
-    public const string Secret = "cluster-tests-secret-0123456789";
+    /// <summary>The nodes' call timeout: short, so that the tests also prove a turn silent for longer than it (the stub's pause) survives.</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(3);
 
     public static readonly IReadOnlyList<string> NodeIds = ["node-1", "node-2", "node-3"];
 
@@ -28,6 +37,8 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private readonly ConcurrentDictionary<string, ServiceProcess> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _ports = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (int Silo, int Gateway)> _orleansPorts = new(StringComparer.Ordinal);
+    private IHost? _client;
     private readonly ConcurrentDictionary<string, string> _directories = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<ServiceProcess> _others = [];
     private int _disposed;
@@ -47,16 +58,12 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public IEnumerable<ServiceProcess> Nodes => NodeIds.Select(id => _nodes[id]);
 
-    /// <summary>What every process of this fixture inherits: the CLI homes (pointing at the stub) and Debug catalog logging.</summary>
+    /// <summary>What every process of this fixture inherits: the CLI homes (pointing at the stub) and Information logging.</summary>
     public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>(Cli.Environment.Concat(StubModelServer.MagicModels.ServiceSettings()))
     {
         ["CODEX_PATH"] = Cli.CodexPath,
         ["CLAUDE_PATH"] = Cli.ClaudePath,
         ["Serilog__MinimumLevel__Default"] = "Information",
-        // "Activated {GrainId} (activation {ActivationId})" of OrleansCodex.Cluster.Catalog.GrainCatalog.
-        ["Serilog__MinimumLevel__Override__OrleansCodex.Cluster.Catalog"] = "Debug",
-        // The Silo executable logs through Microsoft's console logger.
-        ["Logging__LogLevel__OrleansCodex.Cluster.Catalog"] = "Debug",
     };
 
     public async Task InitializeAsync()
@@ -78,15 +85,90 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>The cluster arguments of a node of a <c>Postgres</c> cluster (add <c>--urls</c> through <see cref="ServiceProcess"/>).</summary>
-    public static List<string> ClusterArguments(string nodeId, string clusterId, string connectionString) =>
+    /// <summary>
+    /// The cluster arguments of a node of a <c>Postgres</c> cluster (add <c>--urls</c> through <see cref="ServiceProcess"/>): its own
+    /// silo and gateway ports, a short call timeout, and room for many turns queued on one conversation (the concurrency test).
+    /// </summary>
+    public static List<string> ClusterArguments(string nodeId, string clusterId, string connectionString, (int Silo, int Gateway) ports) =>
     [
         "--Cluster:Mode", "Postgres",
         "--Cluster:NodeId", nodeId,
         "--Cluster:ClusterId", clusterId,
-        "--Cluster:Secret", Secret,
+        "--Cluster:SiloPort", ports.Silo.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--Cluster:GatewayPort", ports.Gateway.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--Cluster:CallTimeout", CallTimeout.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+        "--Conversations:MaxQueuedTurns", "128",
+        "--Workers:QueueTimeout", "00:03:00",
         "--ConnectionStrings:Postgres", connectionString,
     ];
+
+    /// <summary>Two free loopback ports for a silo and its gateway.</summary>
+    public static (int Silo, int Gateway) FreeOrleansPorts() => (FreePort(), FreePort());
+
+    /// <summary>The silo and gateway ports of one of the three nodes (the same across its restarts).</summary>
+    public (int Silo, int Gateway) OrleansPorts(string nodeId) => _orleansPorts.GetOrAdd(nodeId, _ => FreeOrleansPorts());
+
+    /// <summary>
+    /// Where Orleans says the conversation is activated, as the node id (by silo port), asked through an Orleans client of the
+    /// cluster; null when it has no activation.
+    /// </summary>
+    public async Task<string?> WhereIsAsync(string conversationId)
+    {
+        var client = await ClientAsync();
+        var grain = client.GetGrain<IConversationGrain>(conversationId);
+        // Right after a failover the directory may still be recovering the dead silo's range: ask again for a moment.
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            var silo = await client.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
+            if (silo is not null || stopwatch.Elapsed > TimeSpan.FromSeconds(5))
+            {
+                return silo is null ? null : NodeIds.FirstOrDefault(id => OrleansPorts(id).Silo == silo.Endpoint.Port) ?? silo.ToString();
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>How many activations of the conversation the cluster has, as Orleans counts them.</summary>
+    public async Task<int> ActivationCountAsync(string conversationId)
+    {
+        var client = await ClientAsync();
+        var grain = (GrainReference)(object)client.GetGrain<IConversationGrain>(conversationId);
+        return await client.GetGrain<IManagementGrain>(0).GetGrainActivationCount(grain);
+    }
+
+    private async Task<IClusterClient> ClientAsync()
+    {
+        if (_client is null)
+        {
+            var host = new HostBuilder()
+                .UseOrleansClient(client => client
+                    .Configure<ClusterOptions>(o =>
+                    {
+                        o.ClusterId = ClusterId;
+                        o.ServiceId = "orleanscodex";
+                    })
+                    .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10))
+                    .UseAdoNetClustering(o =>
+                    {
+                        o.Invariant = "Npgsql";
+                        o.ConnectionString = ConnectionString;
+                    }))
+                .Build();
+            await host.StartAsync();
+            _client = host;
+        }
+
+        return _client.Services.GetRequiredService<IClusterClient>();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     /// <summary>Starts another process with this fixture's environment (a silo or a pure client of another cluster); disposed with the fixture at the latest.</summary>
     public async Task<ServiceProcess> StartOtherAsync(string name, IEnumerable<string> arguments, ServiceExecutable executable)
@@ -156,8 +238,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             }
 
             lagging = NodeIds.Where(id =>
-                    health[id] is not { Serving: true, Incarnation: { } incarnation }
-                    || health.Values.Any(view => view is null || !view.Active.Contains((id, incarnation))))
+                    health[id] is not { Serving: true, Silo: { } silo }
+                    || health.Values.Any(view => view is null || !view.Active.Contains((id, silo))))
                 .ToList();
             if (lagging.Count == 0)
             {
@@ -186,12 +268,12 @@ public sealed class ClusterFixture : IAsyncLifetime
 
             var active = cluster.GetProperty("members").EnumerateArray()
                 .Where(m => m.GetProperty("status").GetString() == "Active")
-                .Select(m => (m.GetProperty("node_id").GetString()!, m.GetProperty("incarnation").GetInt64()))
+                .Select(m => (m.GetProperty("node_id").GetString()!, m.GetProperty("address").GetString()!))
                 .ToHashSet();
             return new ClusterView(
                 cluster.GetProperty("node_id").GetString()!,
                 cluster.GetProperty("serving").GetBoolean(),
-                cluster.TryGetProperty("incarnation", out var incarnation) && incarnation.ValueKind == JsonValueKind.Number ? incarnation.GetInt64() : null,
+                cluster.TryGetProperty("silo", out var silo) && silo.ValueKind == JsonValueKind.String ? silo.GetString() : null,
                 active);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
@@ -200,51 +282,20 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>The node id holding the conversation's activation in the grain directory, or null.</summary>
-    public Task<DirectoryRow?> DirectoryEntryAsync(string conversationId) => DirectoryEntryAsync(ConnectionString, conversationId);
-
-    public static async Task<DirectoryRow?> DirectoryEntryAsync(string connectionString, string conversationId)
-    {
-        var rows = await DirectoryEntriesAsync(connectionString, conversationId);
-        return rows.Count switch
-        {
-            0 => null,
-            1 => rows[0],
-            _ => throw new InvalidOperationException($"{rows.Count} directory rows for {conversationId}."),
-        };
-    }
-
-    public static async Task<IReadOnlyList<DirectoryRow>> DirectoryEntriesAsync(string connectionString, string conversationId)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT node_id, incarnation, activation_id FROM grain_directory WHERE grain_type = 'conversation' AND grain_key = @key", connection);
-        command.Parameters.AddWithValue("key", conversationId);
-        var rows = new List<DirectoryRow>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(new DirectoryRow(reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
-        }
-
-        return rows;
-    }
-
-    /// <summary>This cluster's membership rows of one node, oldest incarnation first.</summary>
+    /// <summary>This cluster's membership rows (Orleans' table) of one node, oldest silo generation first.</summary>
     public async Task<IReadOnlyList<MemberRow>> MemberRowsAsync(string nodeId)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT node_id, incarnation, status, endpoint FROM cluster_members WHERE cluster_id = @cluster AND node_id = @node ORDER BY incarnation", connection);
+            "SELECT siloname, generation, status, address, port FROM orleansmembershiptable WHERE deploymentid = @cluster AND siloname = @node ORDER BY generation", connection);
         command.Parameters.AddWithValue("cluster", ClusterId);
         command.Parameters.AddWithValue("node", nodeId);
         var rows = new List<MemberRow>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            rows.Add(new MemberRow(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)));
+            rows.Add(new MemberRow(reader.GetString(0), reader.GetInt32(1), ((SiloStatus)reader.GetInt32(2)).ToString(), $"{reader.GetString(3)}:{reader.GetInt32(4)}"));
         }
 
         return rows;
@@ -270,6 +321,12 @@ public sealed class ClusterFixture : IAsyncLifetime
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
+        }
+
+        if (_client is not null)
+        {
+            await _client.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token).ContinueWith(_ => { });
+            _client.Dispose();
         }
 
         await Task.WhenAll(_nodes.Values.Concat(_others).Select(async s => await s.DisposeAsync()));
@@ -311,7 +368,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         var directory = _directories.GetOrAdd(nodeId, id => Cli.CreateWorkingDirectory(id));
         var port = _ports.TryGetValue(nodeId, out var known) ? known : (int?)null;
-        var node = await ServiceProcess.StartAsync(Environment, ApiKey, directory, ClusterArguments(nodeId, ClusterId, ConnectionString),
+        var node = await ServiceProcess.StartAsync(Environment, ApiKey, directory, ClusterArguments(nodeId, ClusterId, ConnectionString, OrleansPorts(nodeId)),
             new ServiceStartOptions { Port = port, RequireHealthOk = true });
         _ports[nodeId] = node.Port;
         _nodes[nodeId] = node;
@@ -319,12 +376,11 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 }
 
-/// <summary>What a node's <c>/health</c> says about the cluster: whether it serves, as which incarnation, and the Active members it sees.</summary>
-public sealed record ClusterView(string NodeId, bool Serving, long? Incarnation, IReadOnlySet<(string NodeId, long Incarnation)> Active);
+/// <summary>What a node's <c>/health</c> says about the cluster: whether it serves, as which silo address, and the Active silos it sees.</summary>
+public sealed record ClusterView(string NodeId, bool Serving, string? Silo, IReadOnlySet<(string NodeId, string Silo)> Active);
 
-public sealed record DirectoryRow(string NodeId, long Incarnation, string ActivationId);
-
-public sealed record MemberRow(string NodeId, long Incarnation, string Status, string Endpoint);
+/// <summary>A row of Orleans' membership table: a silo name, the generation it started as, its status name and endpoint.</summary>
+public sealed record MemberRow(string NodeId, int Generation, string Status, string Endpoint);
 
 /// <summary>
 /// The cluster tests measure failover and latency across processes: they run on their own, after the parallel collections of

@@ -77,12 +77,18 @@ public sealed class StubModelServer : IAsyncDisposable
         /// <summary>Streams three words, then aborts the connection. A non-streaming request is answered normally.</summary>
         public const string Drop = "stub-drop";
 
+        /// <summary>Sends the response headers, stays silent for <see cref="PauseDuration"/>, then answers as the default model does.</summary>
+        public const string Pause = "stub-pause";
+
+        /// <summary>How long <see cref="Pause"/> is silent: longer than a cluster's call timeout in the tests that use it.</summary>
+        public static readonly TimeSpan PauseDuration = TimeSpan.FromSeconds(6);
+
         public const int SlowWordCount = 100;
 
         /// <summary>The stub's default models and every magic marker, for Codex and as <c>claude-…</c> for Claude.</summary>
         public static IReadOnlyList<string> All => [CodexModel, ClaudeModel, .. Markers, .. Markers.Select(m => "claude-" + m)];
 
-        private static readonly string[] Markers = [Unauthorized, NotFound, RateLimited, ServerError, Slow, Hang, Drop];
+        private static readonly string[] Markers = [Unauthorized, NotFound, RateLimited, ServerError, Slow, Hang, Drop, Pause];
 
         /// <summary>
         /// Settings (as environment variables) that make a service serve the magic models besides the CLIs' catalogs, as an operator
@@ -277,6 +283,12 @@ public sealed class StubModelServer : IAsyncDisposable
                 return;
             }
 
+            if (IsMagic(model, MagicModels.Pause))
+            {
+                await context.Response.Body.FlushAsync(token);
+                await Task.Delay(MagicModels.PauseDuration, token);
+            }
+
             await Send("response.created", new JsonObject
             {
                 ["response"] = new JsonObject { ["id"] = responseId, ["object"] = "response", ["status"] = "in_progress", ["model"] = model, ["output"] = new JsonArray() },
@@ -389,6 +401,12 @@ public sealed class StubModelServer : IAsyncDisposable
                 await context.Response.Body.FlushAsync(token);
                 await Task.Delay(Timeout.Infinite, token);
                 return;
+            }
+
+            if (IsMagic(model, MagicModels.Pause))
+            {
+                await context.Response.Body.FlushAsync(token);
+                await Task.Delay(MagicModels.PauseDuration, token);
             }
 
             await send("message_start", new JsonObject
