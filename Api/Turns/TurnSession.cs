@@ -307,7 +307,7 @@ public sealed partial class TurnSession : IAsyncDisposable
                 // The conversation's node failed, or its directory entry still names a silo not yet declared dead (about two
                 // seconds): the start is idempotent per response id, so it is simply sent again until membership has caught up.
                 LogRestart(gateway.Logger, request.ResponseId, e.GetType().Name);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 250 * attempt)), gateway.TimeProvider, cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 100 * attempt)), gateway.TimeProvider, cancellationToken);
             }
         }
 
