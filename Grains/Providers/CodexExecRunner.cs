@@ -160,41 +160,16 @@ public sealed class CodexExecRunner(IOptionsMonitor<CliOptions> options, ILogger
         return $"Codex is not logged in ({said}). Run `codex login` on this node (CODEX_HOME={home}), or set CODEX_API_KEY, or configure a model_provider in its config.toml.";
     }
 
-    /// <summary>The top-level <c>model_provider</c> of a config.toml when it is not OpenAI's, by a line scan (no TOML parser is available).</summary>
-    internal static string? CustomModelProvider(string configPath)
-    {
-        if (!File.Exists(configPath))
-        {
-            return null;
-        }
-
-        foreach (var raw in File.ReadLines(configPath))
-        {
-            var line = raw.Trim();
-            if (line.StartsWith('['))
-            {
-                break; // keys after the first table header belong to that table
-            }
-
-            if (!line.StartsWith("model_provider", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var equals = line.IndexOf('=', StringComparison.Ordinal);
-            if (equals < 0 || line[..equals].Trim() != "model_provider")
-            {
-                continue;
-            }
-
-            var value = line[(equals + 1)..];
-            var hash = value.IndexOf('#', StringComparison.Ordinal);
-            value = (hash >= 0 ? value[..hash] : value).Trim().Trim('"', '\'').Trim();
-            return value.Length == 0 || value.Equals("openai", StringComparison.OrdinalIgnoreCase) ? null : value;
-        }
-
-        return null;
-    }
+    /// <summary>
+    /// The top-level <c>model_provider</c> of a config.toml when it is not OpenAI's; null when it is OpenAI's or unset, or when the
+    /// file cannot be read (<see cref="CodexConfig"/>), which leaves the answer to <c>codex login status</c>.
+    /// </summary>
+    internal static string? CustomModelProvider(string configPath) =>
+        CodexConfig.TryReadModelProvider(configPath, out var provider, out _)
+        && !string.IsNullOrWhiteSpace(provider.Name)
+        && !provider.Name.Equals(CodexConfig.OpenAi, StringComparison.OrdinalIgnoreCase)
+            ? provider.Name
+            : null;
 
     /// <summary>
     /// <c>thread.started</c> → session; each <c>agent_message</c> → one delta (messages joined by a blank line); <c>turn.completed</c>

@@ -7,7 +7,7 @@ namespace OrleansCodex.Grains.Providers;
 /// <c>Cli:LocalOnly</c> (alias <c>CODEX_LOCAL_ONLY</c>): decides for each provider whether its CLI's model server is on this machine,
 /// from the same settings the CLI reads. Codex: <c>$CODEX_HOME/config.toml</c> (CODEX_HOME as the CLI sees it: from
 /// <see cref="CliOptions.ExtraEnvironment"/>, else the server's environment, else <c>~/.codex</c>), its top-level
-/// <c>model_provider</c> and that provider's <c>[model_providers.NAME]</c> <c>base_url</c>; the built-in <c>openai</c> provider (also
+/// <c>model_provider</c> and that provider's <c>[model_providers.NAME]</c> <c>base_url</c> (read by <see cref="CodexConfig"/>); the built-in <c>openai</c> provider (also
 /// the default) uses <c>OPENAI_BASE_URL</c>, else <c>https://api.openai.com/v1</c>. Claude Code: <c>ANTHROPIC_BASE_URL</c>, else
 /// <c>https://api.anthropic.com</c>. Allowed are http(s) URLs whose host is <c>localhost</c>, in 127.0.0.0/8 or <c>::1</c>, and unix
 /// sockets (<c>unix:</c>, <c>http+unix:</c>); anything else, or a setting that cannot be read, is refused: the safe side.
@@ -55,35 +55,21 @@ public static class LocalOnlyPolicy
         var home = Variable(options, "CODEX_HOME")
             ?? Path.Combine(Variable(options, "HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".codex");
         var config = Path.Combine(home, "config.toml");
-        IReadOnlyList<string> lines;
-        try
+        if (!CodexConfig.TryReadModelProvider(config, out var configured, out var whyNot))
         {
-            lines = File.Exists(config) ? File.ReadAllLines(config) : [];
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return (null, $"{config} cannot be read: {e.Message}");
+            return (null, whyNot);
         }
 
-        if (!TryTomlValue(lines, null, "model_provider", out var providerName))
-        {
-            providerName = "openai";
-        }
-        else if (providerName is null)
-        {
-            return (null, $"the model_provider of {config} is not a string");
-        }
-
-        if (providerName == "openai" && !TomlTableExists(lines, "model_providers.openai"))
+        if (configured is { Name: CodexConfig.OpenAi, Defined: false })
         {
             return Variable(options, "OPENAI_BASE_URL") is { } openAiUrl
                 ? (openAiUrl, "OPENAI_BASE_URL, for the built-in openai model provider")
                 : (OpenAiDefault, $"the built-in openai model provider; OPENAI_BASE_URL is not set and {config} names no other");
         }
 
-        return TryTomlValue(lines, $"model_providers.{providerName}", "base_url", out var baseUrl) && baseUrl is not null
-            ? (baseUrl, $"base_url of model provider '{providerName}' in {config}")
-            : (null, $"model provider '{providerName}' has no base_url in {config}");
+        return configured.BaseUrl is { } baseUrl
+            ? (baseUrl, $"base_url of model provider '{configured.Name}' in {config}")
+            : (null, $"model provider '{configured.Name}' has no base_url in {config}");
     }
 
     /// <summary>Whether a URL names this machine: http(s) to localhost, 127.0.0.0/8 or ::1, or a unix socket.</summary>
@@ -117,96 +103,5 @@ public static class LocalOnlyPolicy
     {
         var value = options.ExtraEnvironment.TryGetValue(name, out var extra) ? extra : Environment.GetEnvironmentVariable(name);
         return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
-    }
-
-    // No TOML library is available, so config.toml is read by a line scan that understands only what the lookups need: `[table]`
-    // headers (bare or quoted keys), `key = value` lines, basic and literal strings, and comments. Anything else (multi-line
-    // strings, inline tables, dotted keys) is not found, and an unfound base_url refuses the turn, which is the safe side.
-
-    /// <summary>
-    /// Whether <paramref name="key"/> is set in <paramref name="table"/> (null: the top level, before any header), and its string
-    /// value, null when it is not a string this scan can read.
-    /// </summary>
-    private static bool TryTomlValue(IReadOnlyList<string> lines, string? table, string key, out string? value)
-    {
-        value = null;
-        string? current = null;
-        foreach (var raw in lines)
-        {
-            var line = raw.Trim();
-            if (line.StartsWith('['))
-            {
-                current = TableName(line);
-                continue;
-            }
-
-            var equals = line.IndexOf('=', StringComparison.Ordinal);
-            if (current != table || equals <= 0 || Unquote(line[..equals].Trim()) != key)
-            {
-                continue;
-            }
-
-            value = StringValue(line[(equals + 1)..].Trim());
-            return true;
-        }
-
-        return false;
-    }
-
-    private static bool TomlTableExists(IReadOnlyList<string> lines, string table) =>
-        lines.Any(l => l.TrimStart().StartsWith('[') && TableName(l.Trim()) == table);
-
-    /// <summary><c>[model_providers."my stub"]  # c</c> → <c>model_providers.my stub</c>; null for an array of tables or a malformed header.</summary>
-    private static string? TableName(string header)
-    {
-        if (header.StartsWith("[[", StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        var end = header.LastIndexOf(']');
-        return end < 0 ? null : string.Join('.', header[1..end].Split('.').Select(part => Unquote(part.Trim())));
-    }
-
-    private static string Unquote(string key) =>
-        key.Length >= 2 && (key[0] == '"' || key[0] == '\'') && key[^1] == key[0] ? key[1..^1] : key;
-
-    /// <summary>A basic (<c>"…"</c>, the usual escapes) or literal (<c>'…'</c>) string, followed by nothing but a comment; null otherwise.</summary>
-    private static string? StringValue(string value)
-    {
-        if (value.Length < 2 || (value[0] != '"' && value[0] != '\''))
-        {
-            return null;
-        }
-
-        var quote = value[0];
-        var text = new System.Text.StringBuilder();
-        for (var i = 1; i < value.Length; i++)
-        {
-            var c = value[i];
-            if (c == quote)
-            {
-                var rest = value[(i + 1)..].Trim();
-                return rest.Length == 0 || rest.StartsWith('#') ? text.ToString() : null;
-            }
-
-            if (c == '\\' && quote == '"')
-            {
-                if (++i >= value.Length)
-                {
-                    return null;
-                }
-
-                c = value[i] switch { 'n' => '\n', 't' => '\t', 'r' => '\r', '"' => '"', '\\' => '\\', _ => '\0' };
-                if (c == '\0')
-                {
-                    return null;
-                }
-            }
-
-            text.Append(c);
-        }
-
-        return null;
     }
 }

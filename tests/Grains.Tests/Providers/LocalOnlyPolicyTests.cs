@@ -54,6 +54,29 @@ public sealed class LocalOnlyPolicyTests : IDisposable
     [InlineData("model_provider = stub\n[model_providers.stub]\nbase_url = \"http://127.0.0.1:1/v1\"\n", false)]
     [InlineData("[model_providers.stub]\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel_provider = \"stub\"\n", false)]
     [InlineData("model = \"gpt-5.5\"\n", false)]
+    // Any way TOML writes the same keys: dotted keys, inline tables, quoted names, multi-line and escaped strings.
+    [InlineData("model_provider = \"stub\"\nmodel_providers.stub.base_url = \"http://127.0.0.1:1234/v1\"\n", true)]
+    [InlineData("model_provider = \"stub\"\nmodel_providers.stub.base_url = \"https://models.example.com/v1\"\n", false)]
+    [InlineData("model_provider = \"stub\"\n[model_providers]\nstub.base_url = \"http://127.0.0.1:1234/v1\"\n", true)]
+    [InlineData("model_provider = \"stub\"\nmodel_providers = { stub = { base_url = \"http://localhost:8080/v1\", wire_api = \"responses\" } }\n", true)]
+    [InlineData("model_provider = \"stub\"\n[model_providers]\nstub = { base_url = 'http://[::1]:9/v1' }\nother = { base_url = \"https://models.example.com/v1\" }\n", true)]
+    [InlineData("model_provider = \"stub\"\n[model_providers]\nstub = { base_url = \"https://models.example.com/v1\" }\nother = { base_url = 'http://127.0.0.1:1/v1' }\n", false)]
+    [InlineData("model_provider = \"my stub\"\n[model_providers.\"my stub\"]\nbase_url = \"http://127.0.0.1:1/v1\"\n", true)]
+    [InlineData("model_provider = \"my stub\"\n[model_providers.'my stub']\nbase_url = \"https://models.example.com/v1\"\n", false)]
+    [InlineData("model_provider = \"stub\"\n[model_providers.stub]\nbase_url = \"\"\"\nhttp://127.0.0.1:1/v1\"\"\"\n", true)]
+    [InlineData("model_provider = \"stub\"\n[model_providers.stub]\nbase_url = '''\nhttp://127.0.0.1:1/v1'''\n", true)]
+    [InlineData("model_provider = \"stub\"\n[model_providers.stub]\nbase_url = \"http://127.0.0.1:1/\\u0076\\u0031\"\n", true)]
+    // The built-in openai provider, redefined in config.toml (here by a dotted key), uses its base_url, not OPENAI_BASE_URL.
+    [InlineData("model_providers.openai.base_url = \"http://127.0.0.1:1/v1\"\n", true)]
+    [InlineData("model_provider = \"openai\"\n[model_providers.openai]\nname = \"no url\"\n", false)]
+    // Wrong types and invalid TOML are refused.
+    [InlineData("model_provider = 1\n[model_providers.1]\nbase_url = \"http://127.0.0.1:1/v1\"\n", false)]
+    [InlineData("model_provider = \"stub\"\n[model_providers.stub]\nbase_url = 8080\n", false)]
+    [InlineData("model_provider = \"stub\"\nmodel_providers = \"stub\"\n", false)]
+    [InlineData("model_provider = \"stub\"\nmodel_providers.stub = \"http://127.0.0.1:1/v1\"\n", false)]
+    [InlineData("model_provider = \"remote\"\nmodel_provider = \"stub\"\n[model_providers.stub]\nbase_url = \"http://127.0.0.1:1/v1\"\n", false)]
+    [InlineData("model_provider = \"stub\"\n[model_providers.stub]\nbase_url = \"http://127.0.0.1:1/v1\"\n[model_providers.stub]\nname = \"again\"\n", false)]
+    [InlineData("model_provider = \"stub\"\n[model_providers.stub\nbase_url = \"http://127.0.0.1:1/v1\"\n", false)]
     public void Check_CodexConfigToml_AllowsOnlyALocalBaseUrlOfTheSelectedProvider(string config, bool allowed)
     {
         File.WriteAllText(Path.Combine(_home, "config.toml"), config);
@@ -68,6 +91,42 @@ public sealed class LocalOnlyPolicyTests : IDisposable
             Assert.Contains("Cli:LocalOnly", error.Message);
             Assert.Contains("Codex", error.Message);
         }
+    }
+
+    [Theory]
+    [InlineData("model_provider = stub\n", "is not valid TOML: ", "(line 1, column 18)")]
+    [InlineData("model_provider = \"a\"\nmodel_provider = \"b\"\n", "is not valid TOML: ", "model_provider")]
+    [InlineData("model_provider = \"stub\"\n[model_providers.stub\nbase_url = \"http://127.0.0.1:1/v1\"\n", "is not valid TOML: ", "(line 2,")]
+    [InlineData("model_provider = true\n", "the model_provider of ", "is not a string")]
+    [InlineData("model_provider = \"stub\"\n[model_providers.stub]\nbase_url = [\"http://127.0.0.1:1/v1\"]\n", "the base_url of model provider 'stub' in ", "is not a string")]
+    [InlineData("model_provider = \"stub\"\n[model_providers.stub]\nname = \"no url\"\n", "model provider 'stub' has no base_url in ", "config.toml")]
+    public void ModelServer_CodexConfigTomlThatCannotBeUsed_SaysWhy(string config, string reason, string detail)
+    {
+        var path = Path.Combine(_home, "config.toml");
+        File.WriteAllText(path, config);
+        var options = Options(("CODEX_HOME", _home), ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"));
+
+        var (url, source) = LocalOnlyPolicy.ModelServer(CliProvider.Codex, options);
+        var error = LocalOnlyPolicy.Check(CliProvider.Codex, options);
+
+        Assert.Null(url);
+        Assert.Contains(reason, source);
+        Assert.Contains(detail, source);
+        Assert.Contains(path, source);
+        Assert.Equal(TurnErrorCodes.ProviderNotLocal, error!.Code);
+        Assert.Contains($"cannot be told ({source})", error.Message);
+    }
+
+    [Fact]
+    public void ModelServer_MalformedCodexConfigToml_NamesTheFileAndTheFirstError()
+    {
+        var path = Path.Combine(_home, "config.toml");
+        File.WriteAllText(path, "model_provider = \"stub\"\nbase_url = 'http://127.0.0.1:1/v1\n");
+
+        var (url, source) = LocalOnlyPolicy.ModelServer(CliProvider.Codex, Options(("CODEX_HOME", _home)));
+
+        Assert.Null(url);
+        Assert.Equal($"{path} is not valid TOML: Invalid newline in a string (line 2, column 34)", source);
     }
 
     [Fact]

@@ -74,6 +74,13 @@ public sealed class ProviderStatusTests(CliFixture fixture) : IClassFixture<CliF
     [InlineData("model_provider = \"openai\"\n", null)]
     [InlineData("model = \"x\"\n[profile]\nmodel_provider = \"inside-a-table\"\n", null)]
     [InlineData("model_providers_extra = 1\n", null)]
+    [InlineData("model_provider = \"OpenAI\"\n", null)]
+    [InlineData("model_provider = \"\"\n", null)]
+    [InlineData("model_provider = \"\"\"local\"\"\"\nmodel_providers.local.base_url = \"http://127.0.0.1:1/v1\"\n", "local")]
+    [InlineData("model_provider = \"my stub\"\nmodel_providers = { \"my stub\" = { base_url = \"http://127.0.0.1:1/v1\" } }\n", "my stub")]
+    [InlineData("[model_providers.stub]\nbase_url = \"http://127.0.0.1:1/v1\"\n", null)]
+    [InlineData("model_provider = stub\n", null)]
+    [InlineData("model_provider = 1\n", null)]
     public void CustomModelProvider_ConfigToml_FindsOnlyATopLevelNonOpenAiProvider(string toml, string? expected)
     {
         var path = Path.Combine(fixture.Environment.CreateWorkingDirectory("toml"), "config.toml");
