@@ -5,6 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 "$root/tools/install-clis.sh"
+"$root/tools/install-browser.sh"
 results="$root/artifacts/test-results"
 rm -rf "$results"
 dotnet test OrleansCodex.sln -c Release --logger trx --results-directory "$results" "$@"

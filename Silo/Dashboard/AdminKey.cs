@@ -13,7 +13,10 @@ public sealed class AdminKey
 
     public AdminKey(IConfiguration configuration)
     {
-        var key = configuration["Auth:AdminKey"] is { Length: > 0 } admin ? admin : configuration["Auth:ApiKey"];
+        // The same fallback as the API's own key (Auth:ApiKey, else a PROXY_API_KEY setting from any source, not only the environment),
+        // so that a server whose /v1 needs a key never serves the dashboard without one.
+        var key = new[] { configuration["Auth:AdminKey"], configuration["Auth:ApiKey"], configuration["PROXY_API_KEY"] }
+            .FirstOrDefault(k => !string.IsNullOrEmpty(k));
         _hash = string.IsNullOrEmpty(key) ? null : Hash(key);
     }
 

@@ -105,7 +105,12 @@ public static class DashboardAccess
 
     private static async Task<IResult> LogOutAsync(HttpContext context, [FromServices] IAntiforgery antiforgery)
     {
-        await antiforgery.ValidateRequestAsync(context);
+        // A missing or foreign token is the caller's error: ValidateRequestAsync would throw, and the exception handler answer 500.
+        if (!await antiforgery.IsRequestValidAsync(context))
+        {
+            return Results.BadRequest();
+        }
+
         await context.SignOutAsync(CookieScheme);
         return Results.Redirect(LoginPath);
     }
