@@ -44,4 +44,22 @@ public sealed record StoredResponse
 
     /// <summary>The request parameters echoed as given (see <see cref="ResponseEcho"/>).</summary>
     [Id(16)] public ResponseEcho? Echo { get; init; }
+
+    /// <summary>A turn as its conversation accepts it: in progress, nothing produced yet.</summary>
+    public static StoredResponse Accepted(TurnRequest request, string conversationId) => new()
+    {
+        Id = request.ResponseId,
+        ConversationId = conversationId,
+        PreviousResponseId = request.PreviousResponseId,
+        Model = request.Model,
+        Status = ResponseStatus.InProgress,
+        CreatedAt = request.CreatedAt,
+        Instructions = request.Instructions,
+        Metadata = request.Metadata,
+        Input = request.Input,
+        ReasoningEffort = request.ReasoningEffort,
+        OutputFormat = request.OutputFormat,
+        Store = request.Store,
+        Echo = request.Echo,
+    };
 }

@@ -132,7 +132,7 @@ public sealed partial class ConversationGrain(
                 $"This conversation is running a turn and {maxQueued} more are waiting (Conversations:MaxQueuedTurns); wait for them or start a new conversation."));
         }
 
-        var response = NewResponse(request);
+        var response = StoredResponse.Accepted(request, ConversationId);
         if (request.Store && !await store.InsertAsync(response, cancellationToken))
         {
             // The same response again. Its node died before it produced anything: run it (the client never saw it run). Otherwise
@@ -607,23 +607,6 @@ public sealed partial class ConversationGrain(
             LogDirectoryNotTidied(e, ConversationId, directory);
         }
     }
-
-    private StoredResponse NewResponse(TurnRequest request) => new()
-    {
-        Id = request.ResponseId,
-        ConversationId = ConversationId,
-        PreviousResponseId = request.PreviousResponseId,
-        Model = request.Model,
-        Status = ResponseStatus.InProgress,
-        CreatedAt = request.CreatedAt,
-        Instructions = request.Instructions,
-        Metadata = request.Metadata,
-        Input = request.Input,
-        ReasoningEffort = request.ReasoningEffort,
-        OutputFormat = request.OutputFormat,
-        Store = request.Store,
-        Echo = request.Echo,
-    };
 
     private sealed class TurnOutcome
     {

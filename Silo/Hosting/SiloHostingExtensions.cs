@@ -192,7 +192,7 @@ public static class SiloHostingExtensions
     /// one in about 7 s, and the distributed grain directory without range leases re-activates its grains elsewhere at once, while
     /// grains on healthy silos stay where they are (the default directory deactivates some of them when any silo dies).
     /// </summary>
-    private static void ConfigureFailureDetection(ISiloBuilder silo)
+    internal static void ConfigureFailureDetection(ISiloBuilder silo)
     {
         silo.Configure<ClusterMembershipOptions>(o =>
         {

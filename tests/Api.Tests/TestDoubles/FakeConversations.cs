@@ -85,22 +85,7 @@ public sealed class FakeConversations : IGrainFactory
     {
         private readonly CancellationTokenSource _cancellation = new();
 
-        public StoredResponse Accepted { get; } = new()
-        {
-            Id = request.ResponseId,
-            ConversationId = conversationId,
-            PreviousResponseId = request.PreviousResponseId,
-            Model = request.Model,
-            Status = ResponseStatus.InProgress,
-            CreatedAt = request.CreatedAt,
-            Instructions = request.Instructions,
-            Metadata = request.Metadata,
-            Input = request.Input,
-            ReasoningEffort = request.ReasoningEffort,
-            OutputFormat = request.OutputFormat,
-            Store = request.Store,
-            Echo = request.Echo,
-        };
+        public StoredResponse Accepted { get; } = StoredResponse.Accepted(request, conversationId);
 
         public bool Cancel()
         {

@@ -8,6 +8,7 @@ using OrleansCodex.Grains;
 using OrleansCodex.Grains.Conversations;
 using OrleansCodex.Grains.Placement;
 using OrleansCodex.Grains.Workers;
+using OrleansCodex.Silo.Hosting;
 
 namespace OrleansCodex.Silo.Tests.Clustering;
 
@@ -68,7 +69,7 @@ public sealed class PlacementCluster : IAsyncDisposable
                     [ModelRouting.ProvidersMetadataKey] = ServedProviders.Parse(host.Configuration[ServedProviders.SettingName]).Setting,
                 });
                 orleans.AddConversationGrains(host.Configuration);
-                ConfigureFailureDetection(orleans);
+                SiloHostingExtensions.ConfigureFailureDetection(orleans);
                 orleans.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
             });
         });
@@ -125,27 +126,6 @@ public sealed class PlacementCluster : IAsyncDisposable
         catch (DirectoryNotFoundException)
         {
         }
-    }
-
-    /// <summary>The settings of SiloHostingExtensions.ConfigureFailureDetection (private there): a dead silo declared within seconds.</summary>
-    private static void ConfigureFailureDetection(ISiloBuilder silo)
-    {
-        silo.Configure<ClusterMembershipOptions>(o =>
-        {
-            o.ProbeTimeout = TimeSpan.FromSeconds(1);
-            o.MaxProbeTimeout = TimeSpan.FromSeconds(2);
-            o.NumMissedProbesLimit = 3;
-            o.NumVotesForDeathDeclaration = 2;
-            o.EnableIndirectProbes = true;
-            o.EnableConnectionLivenessCheck = true;
-            o.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(10);
-            o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
-            o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
-        });
-#pragma warning disable ORLEANSEXP003
-        silo.AddDistributedGrainDirectory();
-#pragma warning restore ORLEANSEXP003
-        silo.Configure<GrainDirectoryOptions>(o => o.RangeLeaseDuration = TimeSpan.Zero);
     }
 
     /// <summary>Placement filters read other silos' metadata from a cache filled as silos join: wait until every silo knows every other's.</summary>
