@@ -7,11 +7,11 @@ public sealed class WorkerOptions
 {
     public const string SectionName = "Workers";
 
-    /// <summary>Codex worker grains on this node.</summary>
+    /// <summary>Codex turns this node runs at once (its CLI slots).</summary>
     /// <value>4 by default.</value>
     public int Codex { get; set; } = 4;
 
-    /// <summary>Claude Code worker grains on this node.</summary>
+    /// <summary>Claude Code turns this node runs at once (its CLI slots).</summary>
     /// <value>4 by default.</value>
     public int Claude { get; set; } = 4;
 

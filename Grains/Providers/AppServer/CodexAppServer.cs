@@ -5,7 +5,7 @@ using OrleansCodex.Grains.Conversations;
 namespace OrleansCodex.Grains.Providers.AppServer;
 
 /// <summary>
-/// This node's one <c>codex app-server</c>, shared by every Codex worker grain. One process, because a Codex thread can be
+/// This node's one <c>codex app-server</c>, shared by every Codex turn of the node. One process, because a Codex thread can be
 /// loaded by only one process at a time ("already has an active writer") while one process runs turns of different threads
 /// concurrently; the worker pool bounds how many. It is started at node start-up by <see cref="CodexAppServerPrewarmer"/>, or else
 /// by the first Codex turn (spawn and <c>initialize</c> cost ~0.1 s, once), replaced after it crashed or was killed (at once when

@@ -179,7 +179,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         return process;
     }
 
-    /// <summary>Stops (gracefully if it still runs) and starts a node again with the same id, port and data directory: a new incarnation.</summary>
+    /// <summary>Stops (gracefully if it still runs) and starts a node again with the same id, port and data directory: a new silo generation.</summary>
     public async Task<ServiceProcess> RestartNodeAsync(string nodeId)
     {
         if (_nodes.TryRemove(nodeId, out var old))
@@ -215,7 +215,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>Waits until every node serves and lists every node's serving incarnation as Active.</summary>
+    /// <summary>Waits until every node serves and lists every node's serving silo as Active.</summary>
     public async Task WaitForClusterAsync()
     {
         if (await TryWaitForClusterAsync(ClusterWait) is { Count: > 0 } notServing)
