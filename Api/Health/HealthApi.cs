@@ -62,7 +62,7 @@ public static class HealthApi
             var serving = local is null
                 ? silos is not null
                 : services.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.GetSiloStatus(local.SiloAddress) == SiloStatus.Active;
-            cluster = new ClusterHealth(node.NodeId, local is null ? "client" : "silo", serving, local?.SiloAddress.ToString(), members);
+            cluster = new ClusterHealth(node.NodeId!, local is null ? "client" : "silo", serving, local?.SiloAddress.ToString(), members);
         }
 
         var healthy = providers.All(p => p.Available) && (cluster is null || cluster.Serving);

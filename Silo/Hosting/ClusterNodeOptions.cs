@@ -45,8 +45,11 @@ public sealed class ClusterNodeOptions
     /// This node's name (Orleans' silo name). A conversation resumes its CLI session only on the node of that name, where the session
     /// files are: set it in a cluster, and keep it across restarts.
     /// </summary>
-    /// <value>The machine name and process id by default, e.g. <c>web-1-4242</c>.</value>
-    public string NodeId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+    /// <value>
+    /// By default the machine name for a single node (so a restarted service resumes its sessions), and the machine name and
+    /// process id in a cluster (several silos may share a host), e.g. <c>web-1-4242</c>.
+    /// </value>
+    public string? NodeId { get; set; }
 
     /// <summary>The port silos talk to each other on.</summary>
     /// <value>A free loopback port chosen at start for a single node (a second instance never clashes); 11111 in a cluster.</value>
@@ -89,10 +92,11 @@ public sealed class ClusterNodeOptions
     /// <summary>The parsed mode, or null when <see cref="Mode"/> is not a known one.</summary>
     public ClusterMode? ParsedMode => Enum.TryParse<ClusterMode>(Mode, ignoreCase: true, out var mode) && Enum.IsDefined(mode) ? mode : null;
 
-    /// <summary>Fills the ports left unset with their defaults (see <see cref="SiloPort"/>, <see cref="GatewayPort"/>); once, at start.</summary>
-    internal void ApplyPortDefaults()
+    /// <summary>Fills the node id and ports left unset with their defaults (see <see cref="NodeId"/>, <see cref="SiloPort"/>, <see cref="GatewayPort"/>); once, at start.</summary>
+    internal void ApplyDefaults()
     {
         var cluster = ParsedMode == ClusterMode.Postgres;
+        NodeId ??= cluster ? $"{Environment.MachineName}-{Environment.ProcessId}" : Environment.MachineName;
         SiloPort ??= cluster ? 11111 : FreeLoopbackPort();
         GatewayPort ??= cluster ? 30000 : 0;
     }

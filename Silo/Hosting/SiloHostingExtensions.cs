@@ -49,7 +49,7 @@ public static class SiloHostingExtensions
             silo.AddDashboard();
 
             // Clustering: without a membership provider here; it is added below per mode.
-            services.AddOptions<SiloOptions>().Configure<IOptions<ClusterNodeOptions>>((o, node) => o.SiloName = node.Value.NodeId);
+            services.AddOptions<SiloOptions>().Configure<IOptions<ClusterNodeOptions>>((o, node) => o.SiloName = node.Value.NodeId!);
             services.AddOptions<Orleans.Configuration.ClusterOptions>().Configure<IOptions<ClusterNodeOptions>>((o, node) =>
             {
                 o.ClusterId = node.Value.ClusterId;
@@ -180,7 +180,7 @@ public static class SiloHostingExtensions
     {
         services.AddOptions<ClusterNodeOptions>()
             .Bind(configuration.GetSection(ClusterNodeOptions.SectionName))
-            .PostConfigure(o => o.ApplyPortDefaults())
+            .PostConfigure(o => o.ApplyDefaults())
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ClusterNodeOptions>>(new ClusterNodeOptionsValidator(hostsGrains));
         services.AddHostedService<RetiredSettingsWarning>();

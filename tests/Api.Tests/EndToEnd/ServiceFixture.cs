@@ -25,8 +25,11 @@ public sealed class ServiceFixture : IAsyncLifetime
         Service = await StartServiceAsync(Cli, ApiKey);
     }
 
-    /// <summary>Starts another service over the same CLIs (e.g. with other settings); the caller disposes it.</summary>
-    public static Task<ServiceProcess> StartServiceAsync(CliTestEnvironment cli, string? apiKey, IEnumerable<string>? extraArguments = null)
+    /// <summary>
+    /// Starts another service over the same CLIs (e.g. with other settings), in a new working directory or in
+    /// <paramref name="directory"/> (its data under <c>{directory}/data</c>: pass a stopped service's to restart it); the caller disposes it.
+    /// </summary>
+    public static Task<ServiceProcess> StartServiceAsync(CliTestEnvironment cli, string? apiKey, IEnumerable<string>? extraArguments = null, string? directory = null)
     {
         var environment = new Dictionary<string, string>(cli.Environment)
         {
@@ -39,8 +42,7 @@ public sealed class ServiceFixture : IAsyncLifetime
             environment[name] = value;
         }
 
-        var directory = cli.CreateWorkingDirectory("service");
-        return ServiceProcess.StartAsync(environment, apiKey, directory, extraArguments);
+        return ServiceProcess.StartAsync(environment, apiKey, directory ?? cli.CreateWorkingDirectory("service"), extraArguments);
     }
 
     public async Task DisposeAsync()

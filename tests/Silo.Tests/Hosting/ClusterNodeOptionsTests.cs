@@ -72,7 +72,7 @@ public sealed class ClusterNodeOptionsTests
     public void Validate_ReachableAdvertisedAddress_Accepted(string address)
     {
         var options = new ClusterNodeOptions { Mode = "Postgres", AdvertisedAddress = address };
-        options.ApplyPortDefaults();
+        options.ApplyDefaults();
 
         Assert.True(Validate(options).Succeeded);
     }
@@ -81,7 +81,7 @@ public sealed class ClusterNodeOptionsTests
     public void Validate_PureClientInLocalMode_SaysItNeedsPostgres()
     {
         var options = new ClusterNodeOptions { Mode = "Local" };
-        options.ApplyPortDefaults();
+        options.ApplyDefaults();
 
         var result = new ClusterNodeOptionsValidator(hostsGrains: false).Validate(null, options);
 
@@ -93,17 +93,17 @@ public sealed class ClusterNodeOptionsTests
     public void Validate_Defaults_Succeed()
     {
         var options = new ClusterNodeOptions();
-        options.ApplyPortDefaults();
+        options.ApplyDefaults();
 
         Assert.True(Validate(options).Succeeded);
     }
 
     [Fact]
-    public void ApplyPortDefaults_SingleNode_FreeLoopbackPortAndNoGateway()
+    public void ApplyDefaults_SingleNode_FreeLoopbackPortAndNoGateway()
     {
         var options = new ClusterNodeOptions { Mode = "Local" };
 
-        options.ApplyPortDefaults();
+        options.ApplyDefaults();
 
         Assert.Equal(0, options.GatewayPort);
         Assert.InRange(options.SiloPort!.Value, 1, 65535);
@@ -114,21 +114,51 @@ public sealed class ClusterNodeOptionsTests
     }
 
     [Fact]
-    public void ApplyPortDefaults_Cluster_OrleansWellKnownPorts()
+    public void ApplyDefaults_SingleNode_NodeIdIsTheMachineNameSoARestartResumesSessions()
+    {
+        var options = new ClusterNodeOptions { Mode = "Local" };
+
+        options.ApplyDefaults();
+
+        Assert.Equal(Environment.MachineName, options.NodeId);
+    }
+
+    [Fact]
+    public void ApplyDefaults_Cluster_NodeIdNamesTheProcessSoSilosOnOneHostDiffer()
+    {
+        var options = new ClusterNodeOptions { Mode = "Postgres" };
+
+        options.ApplyDefaults();
+
+        Assert.Equal($"{Environment.MachineName}-{Environment.ProcessId}", options.NodeId);
+    }
+
+    [Fact]
+    public void ApplyDefaults_NodeIdSet_KeepsIt()
+    {
+        var options = new ClusterNodeOptions { Mode = "Postgres", NodeId = "node-7" };
+
+        options.ApplyDefaults();
+
+        Assert.Equal("node-7", options.NodeId);
+    }
+
+    [Fact]
+    public void ApplyDefaults_Cluster_OrleansWellKnownPorts()
     {
         var options = new ClusterNodeOptions { Mode = "postgres" };
 
-        options.ApplyPortDefaults();
+        options.ApplyDefaults();
 
         Assert.Equal((11111, 30000), (options.SiloPort, options.GatewayPort));
     }
 
     [Fact]
-    public void ApplyPortDefaults_PortsSet_KeepsThem()
+    public void ApplyDefaults_PortsSet_KeepsThem()
     {
         var options = new ClusterNodeOptions { Mode = "Postgres", SiloPort = 12000, GatewayPort = 0 };
 
-        options.ApplyPortDefaults();
+        options.ApplyDefaults();
 
         Assert.Equal((12000, 0), (options.SiloPort, options.GatewayPort));
     }
@@ -144,7 +174,7 @@ public sealed class ClusterNodeOptionsTests
             ["Cluster:AdvertisedUrl"] = "ftp://not-a-url",
         }).Build();
         var options = configuration.GetSection(ClusterNodeOptions.SectionName).Get<ClusterNodeOptions>()!;
-        options.ApplyPortDefaults();
+        options.ApplyDefaults();
 
         Assert.True(Validate(options).Succeeded);
     }
