@@ -164,7 +164,7 @@ internal sealed class ClusterNodeOptionsValidator(bool hostsGrains) : IValidateO
                 break;
         }
 
-        if (string.IsNullOrWhiteSpace(options.NodeId))
+        if (options.NodeId is not null && string.IsNullOrWhiteSpace(options.NodeId))
         {
             errors.Add($"{Section}:NodeId must not be empty.");
         }
